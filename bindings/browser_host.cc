@@ -1,0 +1,92 @@
+#include "browser_host.h"
+
+#include <emscripten/emscripten.h>
+
+#include <algorithm>
+
+namespace sse_balancer::bindings {
+
+using emscripten::val;
+
+namespace {
+// Always forwarded: the connection's own lifecycle, and unnamed events.
+constexpr const char* kBuiltinTypes[] = {"open", "error", "message"};
+}  // namespace
+
+BrowserHost::BrowserHost(val bridge, bool with_credentials)
+    : bridge_(std::move(bridge)),
+      event_source_class_(val::global("EventSource")),
+      on_timer_(bridge_["onTimer"]),
+      with_credentials_(with_credentials) {}
+
+BrowserHost::~BrowserHost() {
+  for (auto& [id, connection] : connections_) {
+    connection.source.call<void>("close");
+  }
+  for (auto& [id, handle] : timers_) {
+    val::global().call<void>("clearTimeout", handle);
+  }
+}
+
+void BrowserHost::OpenConnection(ConnectionId id, const std::string& url) {
+  val init = val::object();
+  init.set("withCredentials", with_credentials_);
+  val source = event_source_class_.new_(url, init);
+  val listener = bridge_.call<val>("listenerFor", id);
+  for (const char* type : kBuiltinTypes) {
+    source.call<void>("addEventListener", val(type), listener);
+  }
+  for (const std::string& type : types_) {
+    source.call<void>("addEventListener", type, listener);
+  }
+  connections_.insert_or_assign(id, Connection{source, listener});
+}
+
+void BrowserHost::CloseConnection(ConnectionId id) {
+  auto it = connections_.find(id);
+  if (it == connections_.end()) return;
+  it->second.source.call<void>("close");
+  connections_.erase(it);
+}
+
+void BrowserHost::StartTimer(TimerId id, double delay_ms) {
+  timers_.insert_or_assign(
+      id, val::global().call<val>("setTimeout", on_timer_, delay_ms, id));
+}
+
+void BrowserHost::CancelTimer(TimerId id) {
+  auto it = timers_.find(id);
+  if (it == timers_.end()) return;
+  val::global().call<void>("clearTimeout", it->second);
+  timers_.erase(it);
+}
+
+double BrowserHost::NowMs() { return emscripten_get_now(); }
+
+void BrowserHost::NotifyOpen(std::size_t endpoint) {
+  bridge_.call<void>("notifyOpen", static_cast<int>(endpoint));
+}
+
+void BrowserHost::NotifyError(std::size_t endpoint, FailureReason reason) {
+  bridge_.call<void>("notifyError", static_cast<int>(endpoint),
+                     std::string(ToString(reason)));
+}
+
+void BrowserHost::NotifyFailover(std::optional<std::size_t> from,
+                                 std::size_t to, FailureReason reason) {
+  bridge_.call<void>("notifyFailover", from ? static_cast<int>(*from) : -1,
+                     static_cast<int>(to), std::string(ToString(reason)));
+}
+
+void BrowserHost::Listen(const std::string& type) {
+  if (std::find(types_.begin(), types_.end(), type) != types_.end()) return;
+  for (const char* builtin : kBuiltinTypes) {
+    if (type == builtin) return;
+  }
+  types_.push_back(type);
+  for (auto& [id, connection] : connections_) {
+    connection.source.call<void>("addEventListener", type, connection.listener);
+  }
+}
+
+}  // namespace sse_balancer::bindings

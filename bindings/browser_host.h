@@ -1,0 +1,61 @@
+// Host implemented over the browser: EventSource, setTimeout, performance.
+#ifndef SSE_BALANCER_BINDINGS_BROWSER_HOST_H_
+#define SSE_BALANCER_BINDINGS_BROWSER_HOST_H_
+
+#include <emscripten/val.h>
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "host.h"
+
+namespace sse_balancer::bindings {
+
+/// Drives real EventSource objects. `bridge` is a small JS object made by
+/// web/index.js that supplies the JS functions C++ cannot create itself:
+///   listenerFor(connectionId) -> function(event)
+///   onTimer(timerId)
+///   notifyOpen(endpoint), notifyError(endpoint, reason),
+///   notifyFailover(from /* -1: none */, to, reason)
+class BrowserHost final : public Host {
+ public:
+  BrowserHost(emscripten::val bridge, bool with_credentials);
+  ~BrowserHost() override;
+
+  void OpenConnection(ConnectionId id, const std::string& url) override;
+  void CloseConnection(ConnectionId id) override;
+  void StartTimer(TimerId id, double delay_ms) override;
+  void CancelTimer(TimerId id) override;
+  double NowMs() override;
+  void NotifyOpen(std::size_t endpoint) override;
+  void NotifyError(std::size_t endpoint, FailureReason reason) override;
+  void NotifyFailover(std::optional<std::size_t> from, std::size_t to,
+                      FailureReason reason) override;
+
+  /// Forwards a named event type to every open EventSource, now and later.
+  void Listen(const std::string& type);
+  /// The timer fired; forget its handle.
+  void TimerFired(TimerId id) { timers_.erase(id); }
+
+  std::size_t open_connections() const { return connections_.size(); }
+  std::size_t pending_timers() const { return timers_.size(); }
+
+ private:
+  struct Connection {
+    emscripten::val source;
+    emscripten::val listener;
+  };
+
+  emscripten::val bridge_;
+  emscripten::val event_source_class_;
+  emscripten::val on_timer_;
+  bool with_credentials_;
+  std::vector<std::string> types_;
+  std::unordered_map<ConnectionId, Connection> connections_;
+  std::unordered_map<TimerId, emscripten::val> timers_;
+};
+
+}  // namespace sse_balancer::bindings
+
+#endif  // SSE_BALANCER_BINDINGS_BROWSER_HOST_H_

@@ -1,0 +1,77 @@
+#include "js_conversions.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace sse_balancer::bindings {
+
+using emscripten::val;
+
+std::vector<std::string> UrlsFromJs(const val& urls) {
+  const int length = urls["length"].as<int>();
+  std::vector<std::string> out;
+  out.reserve(static_cast<std::size_t>(length));
+  for (int i = 0; i < length; ++i) out.push_back(urls[i].as<std::string>());
+  return out;
+}
+
+BalancerOptions OptionsFromJs(const val& options) {
+  BalancerOptions out;
+  BackoffOptions& backoff = out.backoff;
+  backoff.initial_ms = options["initialBackoffMs"].as<double>();
+  backoff.multiplier = options["backoffMultiplier"].as<double>();
+  backoff.max_ms = options["maxBackoffMs"].as<double>();
+  backoff.jitter = options["jitter"].as<double>();
+  backoff.min_ms = options["minRetryMs"].as<double>();
+  backoff.reset_after_ms = options["resetBackoffAfterMs"].as<double>();
+  out.last_event_id_param = options["lastEventIdParam"].as<std::string>();
+  out.dedup_window =
+      static_cast<std::size_t>(options["dedupWindow"].as<double>());
+  out.seed = static_cast<std::uint64_t>(options["seed"].as<double>());
+  out.initial_last_event_id = options["lastEventId"].as<std::string>();
+  return out;
+}
+
+val EndpointToJs(const Endpoint& endpoint, double now_ms) {
+  const EndpointCounters& counters = endpoint.counters;
+  val out = val::object();
+  out.set("url", endpoint.url);
+  out.set("state", std::string(ToString(endpoint.state)));
+  out.set("connects", static_cast<double>(counters.connects));
+  out.set("opens", static_cast<double>(counters.opens));
+  out.set("failures", static_cast<double>(counters.failures));
+  out.set("messages", static_cast<double>(counters.messages));
+  out.set("duplicates", static_cast<double>(counters.duplicates));
+  out.set("lastError", counters.last_error == FailureReason::kNone
+                           ? val::null()
+                           : val(std::string(ToString(counters.last_error))));
+  val by_reason = val::object();
+  for (int r = 1; r < kFailureReasonCount; ++r) {
+    by_reason.set(std::string(ToString(static_cast<FailureReason>(r))),
+                  static_cast<double>(counters.failures_by_reason[r]));
+  }
+  out.set("failuresByReason", by_reason);
+  out.set("retryInMs",
+          endpoint.state == EndpointState::kCoolingDown
+              ? std::max(0.0, std::ceil(endpoint.cooldown_until_ms - now_ms))
+              : 0.0);
+  return out;
+}
+
+val StatsToJs(const Balancer& balancer, double now_ms) {
+  val out = val::object();
+  out.set("readyState", static_cast<int>(balancer.ready_state()));
+  out.set("policy", std::string(balancer.policy_name()));
+  const auto active = balancer.active_endpoint();
+  out.set("activeEndpoint",
+          active ? val(static_cast<int>(*active)) : val::null());
+  out.set("lastEventId", balancer.last_event_id());
+  val endpoints = val::array();
+  for (const Endpoint& endpoint : balancer.endpoints()) {
+    endpoints.call<void>("push", EndpointToJs(endpoint, now_ms));
+  }
+  out.set("endpoints", endpoints);
+  return out;
+}
+
+}  // namespace sse_balancer::bindings

@@ -1,0 +1,33 @@
+# Every Emscripten flag of the project lives here.
+set(SSEB_WASM_OUT_DIR "${CMAKE_SOURCE_DIR}/web/dist" CACHE PATH
+    "Where the Wasm module and its JS glue are written")
+
+add_executable(sse_balancer_core
+  bindings/browser_host.cc
+  bindings/js_conversions.cc
+  bindings/module.cc
+)
+target_link_libraries(sse_balancer_core PRIVATE sseb_core)
+target_include_directories(sse_balancer_core PRIVATE ${CMAKE_SOURCE_DIR}/bindings)
+set_target_properties(sse_balancer_core PROPERTIES
+  OUTPUT_NAME "sse-balancer-core"
+  SUFFIX ".js"
+  RUNTIME_OUTPUT_DIRECTORY "${SSEB_WASM_OUT_DIR}")
+
+target_compile_options(sseb_core PRIVATE -Oz)
+target_compile_options(sse_balancer_core PRIVATE -Oz)
+target_link_options(sse_balancer_core PRIVATE
+  --bind
+  -Oz
+  # ES module factory for the browser only; web/index.js awaits it.
+  -sMODULARIZE=1
+  -sEXPORT_ES6=1
+  -sEXPORT_NAME=createSseBalancerCore
+  -sENVIRONMENT=web
+  # No eval/new Function: runs under script-src 'self' 'wasm-unsafe-eval'.
+  -sDYNAMIC_EXECUTION=0
+  -sFILESYSTEM=0
+  -sALLOW_MEMORY_GROWTH=1
+  -sINITIAL_MEMORY=1MB
+  -sTOTAL_STACK=64KB
+)

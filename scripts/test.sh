@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Every test of the project, in the order a failure is cheapest to find.
+# The last line printed is Playwright's own summary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/ensure-deps.sh
+
+echo "== format check"
+bash scripts/check-format.sh
+
+echo "== native core: GoogleTest"
+cmake --preset native >/dev/null
+cmake --build --preset native -j2
+ctest --preset native
+
+echo "== native core: GoogleTest under ASan/UBSan"
+cmake --preset native-asan >/dev/null
+cmake --build --preset native-asan -j2
+ctest --preset native-asan
+
+echo "== Wasm build"
+bash scripts/build-wasm.sh
+
+echo "== type test"
+npx tsc -p tests/types
+
+echo "== Playwright in Chromium"
+npx playwright test

@@ -1,0 +1,29 @@
+// Exponential backoff with jitter for endpoint cool-downs.
+#ifndef SSE_BALANCER_BACKOFF_H_
+#define SSE_BALANCER_BACKOFF_H_
+
+namespace sse_balancer {
+
+/// Defaults follow gRPC's connection backoff (1 s, x1.6) with a 30 s cap,
+/// full jitter, and a floor so that no endpoint is retried faster than
+/// `min_ms` however the jitter falls.
+struct BackoffOptions {
+  double initial_ms = 1000;
+  double multiplier = 1.6;
+  double max_ms = 30000;
+  /// 1 = full jitter (uniform in (0, base]); 0 = exact delays.
+  double jitter = 1.0;
+  /// Floor for every delay, and the minimum spacing of retries while every
+  /// endpoint is down.
+  double min_ms = 250;
+  /// A stream open at least this long before failing resets the exponent.
+  double reset_after_ms = 60000;
+};
+
+/// Cool-down after `attempt` consecutive failures (0 for the first failure).
+/// `u` is uniform in [0, 1).
+double BackoffDelayMs(const BackoffOptions& options, int attempt, double u);
+
+}  // namespace sse_balancer
+
+#endif  // SSE_BALANCER_BACKOFF_H_

@@ -1,0 +1,19 @@
+#ifndef SSE_BALANCER_RANDOM_POLICY_H_
+#define SSE_BALANCER_RANDOM_POLICY_H_
+
+#include "policy.h"
+
+namespace sse_balancer {
+
+/// Uniform among the eligible endpoints. Unlike round-robin it has no bias
+/// towards the endpoint listed after a failed one.
+class RandomPolicy final : public Policy {
+ public:
+  std::size_t Pick(const std::vector<Endpoint>& endpoints,
+                   const std::vector<std::size_t>& eligible, Rng& rng) override;
+  std::string_view name() const override { return "random"; }
+};
+
+}  // namespace sse_balancer
+
+#endif  // SSE_BALANCER_RANDOM_POLICY_H_

@@ -1,0 +1,31 @@
+// A bounded memory of recently delivered event ids, for dropping replays.
+#ifndef SSE_BALANCER_RECENT_IDS_H_
+#define SSE_BALANCER_RECENT_IDS_H_
+
+#include <cstddef>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+
+namespace sse_balancer {
+
+/// Remembers the last `capacity` distinct ids; the oldest is forgotten first.
+class RecentIds {
+ public:
+  explicit RecentIds(std::size_t capacity) : capacity_(capacity) {}
+
+  bool Contains(std::string_view id) const;
+  /// Adds `id` (no-op if present or capacity is 0).
+  void Insert(std::string_view id);
+  std::size_t size() const { return order_.size(); }
+
+ private:
+  std::size_t capacity_;
+  std::deque<std::string> order_;
+  std::unordered_set<std::string> ids_;
+};
+
+}  // namespace sse_balancer
+
+#endif  // SSE_BALANCER_RECENT_IDS_H_

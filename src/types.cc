@@ -1,0 +1,35 @@
+#include "types.h"
+
+namespace sse_balancer {
+
+std::string_view ToString(FailureReason reason) {
+  switch (reason) {
+    case FailureReason::kNone:
+      return "";
+    case FailureReason::kNetwork:
+      return "network";
+    case FailureReason::kHttp:
+      return "http";
+    case FailureReason::kStall:
+      return "stall";
+    case FailureReason::kClosed:
+      return "closed";
+  }
+  return "";
+}
+
+std::string_view ToString(EndpointState state) {
+  switch (state) {
+    case EndpointState::kIdle:
+      return "idle";
+    case EndpointState::kConnecting:
+      return "connecting";
+    case EndpointState::kOpen:
+      return "open";
+    case EndpointState::kCoolingDown:
+      return "cooling-down";
+  }
+  return "";
+}
+
+}  // namespace sse_balancer

@@ -1,0 +1,94 @@
+// Compile-time checks of web/index.d.ts (run by `tsc -p tests/types`).
+// A drift between the declared types and EventSource, or between the
+// declared options and the documented list, fails the build.
+import {
+  BalancedEventSource,
+  defaults,
+  policies,
+  ready,
+  type BalancedEventSourceOptions,
+  type BalancedMessageEvent,
+  type BalancerStats,
+  type FailoverEvent,
+  type FailureReason,
+} from 'sse-balancer';
+
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2
+  ? true
+  : false;
+function assertType<T extends true>(): T | void {}
+
+// The option names, exactly (tests/e2e/api.spec.js checks the same list at
+// runtime against `defaults`).
+assertType<
+  Equal<
+    keyof BalancedEventSourceOptions,
+    | 'policy'
+    | 'seed'
+    | 'withCredentials'
+    | 'lastEventIdParam'
+    | 'lastEventId'
+    | 'initialBackoffMs'
+    | 'backoffMultiplier'
+    | 'maxBackoffMs'
+    | 'jitter'
+    | 'minRetryMs'
+    | 'resetBackoffAfterMs'
+    | 'dedupWindow'
+  >
+>();
+
+// Everything a page uses of EventSource exists with the same type, so a
+// BalancedEventSource can stand in where an EventSource-shaped object is used.
+type EventSourceSurface = Pick<
+  EventSource,
+  'readyState' | 'url' | 'withCredentials' | 'close' | 'CONNECTING' | 'OPEN' | 'CLOSED' | 'dispatchEvent'
+>;
+const source = new BalancedEventSource(['/a', 'https://b.example/events'], { policy: 'random', seed: 7 });
+source satisfies EventSourceSurface;
+assertType<Equal<typeof BalancedEventSource.CONNECTING, typeof EventSource.CONNECTING>>();
+assertType<Equal<typeof BalancedEventSource.OPEN, typeof EventSource.OPEN>>();
+assertType<Equal<typeof BalancedEventSource.CLOSED, typeof EventSource.CLOSED>>();
+
+// A function written for EventSource's message handler accepts our events.
+const handleNative = (event: MessageEvent) => event.data as unknown;
+source.onmessage = handleNative;
+source.onmessage = (event) => {
+  event satisfies MessageEvent;
+  const endpoint: string = event.endpoint;
+  const id: string = event.lastEventId;
+  return [endpoint, id];
+};
+source.addEventListener('failover', (event) => {
+  const reason: FailureReason = event.reason;
+  const from: string | null = event.from;
+  return [reason, from, event.to];
+});
+source.addEventListener('error', (event) => event.reason);
+source.addEventListener('chat', (event) => {
+  event satisfies BalancedMessageEvent;
+  return event.data;
+});
+source.onfailover = (event: FailoverEvent) => event.to;
+
+const stats: BalancerStats = source.stats();
+const firstState: 'idle' | 'connecting' | 'open' | 'cooling-down' = stats.endpoints[0].state;
+void firstState;
+const p: Promise<void> = ready;
+void p;
+const policy: 'round-robin' | 'random' = policies[0];
+void policy;
+const initial: number = defaults.initialBackoffMs;
+void initial;
+new BalancedEventSource('/events');
+new BalancedEventSource(new URL('https://a.example/'), { lastEventIdParam: null });
+
+// Mistakes the types must reject.
+// @ts-expect-error unknown policy name
+new BalancedEventSource(['/a'], { policy: 'least-loaded' });
+// @ts-expect-error unknown option
+new BalancedEventSource(['/a'], { retries: 3 });
+// @ts-expect-error urls must be strings or URLs
+new BalancedEventSource([1, 2]);
+// @ts-expect-error readyState is read-only
+source.readyState = 1;

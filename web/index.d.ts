@@ -1,0 +1,200 @@
+// Types for sse-balancer. Hand-written; tests/types/type-test.ts checks them
+// against the DOM's EventSource so the two cannot drift apart silently.
+
+/** Why a connection was given up. */
+export type FailureReason =
+  /** Connection refused or dropped; the browser alone would retry the same URL. */
+  | 'network'
+  /** The browser gave up: non-200 status, 204, wrong Content-Type, CORS. */
+  | 'http'
+  /** No event arrived within the heartbeat timeout. */
+  | 'stall'
+  /** The server ended the stream. */
+  | 'closed';
+
+/** A built-in selection policy. */
+export type PolicyName = 'round-robin' | 'random';
+
+export type EndpointState = 'idle' | 'connecting' | 'open' | 'cooling-down';
+
+export interface BalancedEventSourceOptions {
+  /**
+   * How the next endpoint is chosen. `'round-robin'` takes the next endpoint
+   * after the last one used, starting at a random index; `'random'` is
+   * uniform among endpoints that are not cooling down.
+   * @default 'round-robin'
+   */
+  policy?: PolicyName;
+  /** Seeds every random choice (first index, random picks, jitter). Default: from crypto. */
+  seed?: number;
+  /** Passed to every underlying EventSource. @default false */
+  withCredentials?: boolean;
+  /**
+   * Query parameter that carries the last delivered event id to a new
+   * connection (EventSource cannot send headers). `null` disables it.
+   * @default 'lastEventId'
+   */
+  lastEventIdParam?: string | null;
+  /** Resume point for the first connection. @default '' */
+  lastEventId?: string;
+  /** First cool-down of a failed endpoint, before jitter. @default 1000 */
+  initialBackoffMs?: number;
+  /** Growth of the cool-down per consecutive failure. @default 1.6 */
+  backoffMultiplier?: number;
+  /** Cap of the cool-down. @default 30000 */
+  maxBackoffMs?: number;
+  /**
+   * Fraction of the cool-down that is randomised: 1 is full jitter
+   * (uniform in (0, base]), 0 is exact. @default 1
+   */
+  jitter?: number;
+  /**
+   * Floor of every cool-down, and the minimum spacing of attempts while
+   * every endpoint is down (at least 10). @default 250
+   */
+  minRetryMs?: number;
+  /** A stream open this long before failing starts its backoff afresh. @default 60000 */
+  resetBackoffAfterMs?: number;
+  /** How many recent event ids are remembered to drop replays. @default 1024 */
+  dedupWindow?: number;
+}
+
+/** One endpoint's state and counters, from `stats()`. */
+export interface EndpointStats {
+  readonly url: string;
+  readonly state: EndpointState;
+  /** Connection attempts started. */
+  readonly connects: number;
+  /** Attempts that reached `open`. */
+  readonly opens: number;
+  /** Attempts or streams that failed. */
+  readonly failures: number;
+  /** Events delivered through this endpoint. */
+  readonly messages: number;
+  /** Replayed events dropped because their id was already delivered. */
+  readonly duplicates: number;
+  readonly lastError: FailureReason | null;
+  readonly failuresByReason: Readonly<Record<FailureReason, number>>;
+  /** While cooling down: ms until it is eligible again; otherwise 0. */
+  readonly retryInMs: number;
+}
+
+export interface BalancerStats {
+  readonly readyState: number;
+  readonly policy: PolicyName;
+  /** Index of the endpoint streaming or being connected to, or null. */
+  readonly activeEndpoint: number | null;
+  /** The last event id delivered (carried to the next connection). */
+  readonly lastEventId: string;
+  readonly endpoints: readonly EndpointStats[];
+}
+
+/** A delivered event: EventSource's MessageEvent plus the endpoint it came through. */
+export interface BalancedMessageEvent<T = any> extends MessageEvent<T> {
+  /** The endpoint URL (as configured, resolved) the event arrived through. */
+  readonly endpoint: string;
+}
+
+/** Fired when the active endpoint changes. */
+export interface FailoverEvent extends Event {
+  readonly type: 'failover';
+  /** The endpoint given up, or null. */
+  readonly from: string | null;
+  readonly to: string;
+  readonly reason: FailureReason;
+}
+
+/** Fired when the active stream fails (readyState is then CONNECTING). */
+export interface BalancedErrorEvent extends Event {
+  readonly type: 'error';
+  readonly reason: FailureReason;
+  /** The endpoint that failed. */
+  readonly endpoint: string;
+}
+
+export interface BalancedEventSourceEventMap {
+  open: Event;
+  message: BalancedMessageEvent;
+  error: BalancedErrorEvent;
+  failover: FailoverEvent;
+}
+
+/**
+ * An EventSource that streams from one of several endpoints and fails over
+ * to another when the active one fails, carrying the last event id and
+ * dropping replayed duplicates.
+ */
+export declare class BalancedEventSource extends EventTarget {
+  /**
+   * @param urls One URL or a list; relative URLs resolve against the
+   *   document. Throws `SyntaxError` (DOMException) for an unparsable or
+   *   non-http(s) URL, `TypeError` for an empty list or bad option.
+   */
+  constructor(urls: string | URL | Iterable<string | URL>, options?: BalancedEventSourceOptions);
+
+  static readonly CONNECTING: 0;
+  static readonly OPEN: 1;
+  static readonly CLOSED: 2;
+  readonly CONNECTING: 0;
+  readonly OPEN: 1;
+  readonly CLOSED: 2;
+
+  /** 0 connecting (also while waiting to retry), 1 open, 2 closed. */
+  readonly readyState: number;
+  /** The endpoint streaming or being connected to (or the last one used). */
+  readonly url: string;
+  readonly withCredentials: boolean;
+  /** Every endpoint's state and counters (a snapshot). */
+  readonly endpoints: readonly EndpointStats[];
+
+  onopen: ((this: BalancedEventSource, ev: Event) => any) | null;
+  onmessage: ((this: BalancedEventSource, ev: BalancedMessageEvent) => any) | null;
+  onerror: ((this: BalancedEventSource, ev: BalancedErrorEvent) => any) | null;
+  onfailover: ((this: BalancedEventSource, ev: FailoverEvent) => any) | null;
+
+  /** A snapshot of the balancer's state and counters. */
+  stats(): BalancerStats;
+  /** Closes for good: nothing stays open or pending, no event fires after. */
+  close(): void;
+
+  addEventListener<K extends keyof BalancedEventSourceEventMap>(
+    type: K,
+    listener: (this: BalancedEventSource, ev: BalancedEventSourceEventMap[K]) => any,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  /** Named SSE event types are forwarded to every underlying EventSource. */
+  addEventListener(
+    type: string,
+    listener: (this: BalancedEventSource, event: BalancedMessageEvent) => any,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  removeEventListener<K extends keyof BalancedEventSourceEventMap>(
+    type: K,
+    listener: (this: BalancedEventSource, ev: BalancedEventSourceEventMap[K]) => any,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(
+    type: string,
+    listener: (this: BalancedEventSource, event: BalancedMessageEvent) => any,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject,
+    options?: boolean | EventListenerOptions,
+  ): void;
+}
+
+/** Resolves once the Wasm core has loaded (importing the module awaits it). */
+export declare const ready: Promise<void>;
+/** The default of every option. */
+export declare const defaults: Readonly<Required<Omit<BalancedEventSourceOptions, 'seed'>>> & {
+  readonly seed: undefined;
+};
+/** The policy names this build knows. */
+export declare const policies: readonly PolicyName[];

@@ -1,0 +1,351 @@
+// sse-balancer: the public face of the package. The balancing decisions are
+// made by the C++ core compiled to WebAssembly (web/dist/); this module only
+// validates input, turns core notifications into DOM events, and keeps each
+// delivered event's payload in JS (it never enters Wasm memory).
+import createSseBalancerCore from './dist/sse-balancer-core.js';
+
+const CONNECTING = 0;
+const OPEN = 1;
+const CLOSED = 2;
+
+/** Resolves once the Wasm core is loaded (the module awaits it on import). */
+const loading = createSseBalancerCore();
+export const ready = loading.then(() => undefined);
+const core = await loading;
+const POLICIES = Object.freeze(Array.from(core.policyNames()));
+
+/**
+ * Every option, its default, and its check. The single source of defaults;
+ * index.d.ts documents the same table.
+ */
+const OPTIONS = Object.freeze({
+  policy: { default: 'round-robin', check: checkPolicy },
+  seed: { default: undefined, check: checkSeed },
+  withCredentials: { default: false, check: checkBoolean },
+  lastEventIdParam: { default: 'lastEventId', check: checkParamName },
+  lastEventId: { default: '', check: checkString },
+  initialBackoffMs: { default: 1000, check: checkNumber(1, 3.6e6) },
+  backoffMultiplier: { default: 1.6, check: checkNumber(1, 10) },
+  maxBackoffMs: { default: 30000, check: checkNumber(1, 3.6e6) },
+  jitter: { default: 1, check: checkNumber(0, 1) },
+  minRetryMs: { default: 250, check: checkNumber(10, 3.6e6) },
+  resetBackoffAfterMs: { default: 60000, check: checkNumber(0, 8.64e7) },
+  dedupWindow: { default: 1024, check: checkInteger(0, 1e6) },
+});
+
+/** Event types the balancer dispatches itself; never forwarded as SSE types. */
+const OWN_TYPES = new Set(['open', 'error', 'message', 'failover']);
+
+export const defaults = Object.freeze(
+  Object.fromEntries(Object.entries(OPTIONS).map(([k, v]) => [k, v.default])),
+);
+
+/** The policy names this build of the core knows. */
+export const policies = POLICIES;
+
+/**
+ * An EventSource that streams from one of several endpoints and moves to
+ * another when the active one fails, without losing or repeating events.
+ */
+export class BalancedEventSource extends EventTarget {
+  static CONNECTING = CONNECTING;
+  static OPEN = OPEN;
+  static CLOSED = CLOSED;
+
+  #core;
+  #urls;
+  #withCredentials;
+  #handlers = new Map();
+  #closed = false;
+  #finalStats = null;
+  #lastUrl;
+
+  constructor(urls, options = undefined) {
+    super();
+    const endpoints = normalizeUrls(urls);
+    const config = normalizeOptions(options);
+    this.#urls = endpoints;
+    this.#lastUrl = endpoints[0];
+    this.#withCredentials = config.withCredentials;
+    const bridge = {
+      listenerFor: (connectionId) => (event) => this.#onSourceEvent(connectionId, event),
+      onTimer: (timerId) => this.#guard(() => this.#core.onTimer(timerId)),
+      notifyOpen: (endpoint) => {
+        this.#lastUrl = this.#urls[endpoint];
+        this.dispatchEvent(new Event('open'));
+      },
+      notifyError: (endpoint, reason) => {
+        const event = new Event('error');
+        defineReadOnly(event, { reason, endpoint: this.#urls[endpoint] });
+        this.dispatchEvent(event);
+      },
+      notifyFailover: (from, to, reason) => {
+        this.#lastUrl = this.#urls[to];
+        const event = new Event('failover');
+        defineReadOnly(event, {
+          from: from < 0 ? null : this.#urls[from],
+          to: this.#urls[to],
+          reason,
+        });
+        this.dispatchEvent(event);
+      },
+    };
+    this.#core = new core.WasmBalancer(endpoints, config, bridge);
+    this.#core.start();
+  }
+
+  /** CONNECTING (0), OPEN (1) or CLOSED (2), as EventSource. */
+  get readyState() {
+    return this.#closed ? CLOSED : this.#core.readyState();
+  }
+
+  /** The endpoint streaming or being connected to (or the last one used). */
+  get url() {
+    if (!this.#closed) {
+      const active = this.#core.activeEndpoint();
+      if (active >= 0) this.#lastUrl = this.#urls[active];
+    }
+    return this.#lastUrl;
+  }
+
+  get withCredentials() {
+    return this.#withCredentials;
+  }
+
+  /** Every endpoint's state and counters (a snapshot). */
+  get endpoints() {
+    return this.stats().endpoints;
+  }
+
+  /** A snapshot of the balancer: ready state, last event id, endpoints. */
+  stats() {
+    if (this.#closed) return structuredClone(this.#finalStats);
+    return this.#core.stats();
+  }
+
+  /**
+   * Closes the stream for good: no connection stays open, no timer stays
+   * pending, no event fires afterwards. Safe to call twice or from a
+   * listener.
+   */
+  close() {
+    if (this.#closed) return;
+    const wasm = this.#core;
+    wasm.close();
+    this.#finalStats = wasm.stats();
+    this.#finalStats.readyState = CLOSED;
+    this.#closed = true;
+    // The core may be on the stack (close() called from a listener): free it
+    // once the current call has returned.
+    queueMicrotask(() => wasm.delete());
+  }
+
+  addEventListener(type, listener, options) {
+    super.addEventListener(type, listener, options);
+    const name = String(type);
+    if (!this.#closed && !OWN_TYPES.has(name)) this.#core.listen(name);
+  }
+
+  get onopen() { return this.#handlers.get('open') ?? null; }
+  set onopen(fn) { this.#setHandler('open', fn); }
+  get onmessage() { return this.#handlers.get('message') ?? null; }
+  set onmessage(fn) { this.#setHandler('message', fn); }
+  get onerror() { return this.#handlers.get('error') ?? null; }
+  set onerror(fn) { this.#setHandler('error', fn); }
+  get onfailover() { return this.#handlers.get('failover') ?? null; }
+  set onfailover(fn) { this.#setHandler('failover', fn); }
+
+  // Event handler attributes behave as on EventSource: one slot per type,
+  // registered as a listener when first set, non-functions mean null.
+  #setHandler(type, fn) {
+    const had = this.#handlers.has(type);
+    this.#handlers.set(type, typeof fn === 'function' ? fn : null);
+    if (!had) {
+      super.addEventListener(type, (event) => {
+        const handler = this.#handlers.get(type);
+        if (handler) handler.call(this, event);
+      });
+    }
+  }
+
+  // Every event of every underlying EventSource arrives here. One call into
+  // Wasm decides it; the payload is re-dispatched without being copied.
+  #onSourceEvent(connectionId, event) {
+    if (this.#closed) return;
+    this.#guard(() => {
+      if (!(event instanceof MessageEvent)) {
+        if (event.type === 'open') this.#core.onOpen(connectionId);
+        else if (event.type === 'error') this.#core.onError(connectionId, event.target.readyState);
+        return;
+      }
+      const endpoint = this.#core.onMessage(connectionId, event.lastEventId);
+      if (endpoint < 0) return;
+      const out = new MessageEvent(event.type, {
+        data: event.data,
+        lastEventId: event.lastEventId,
+        origin: event.origin,
+      });
+      defineReadOnly(out, { endpoint: this.#urls[endpoint] });
+      this.dispatchEvent(out);
+    });
+  }
+
+  // Listener exceptions are reported by dispatchEvent itself; this catches
+  // only a fault of the library, so it can never escape into the page from
+  // an EventSource callback or a timer.
+  #guard(fn) {
+    if (this.#closed) return;
+    try {
+      fn();
+    } catch (error) {
+      reportLibraryError(error);
+    }
+  }
+}
+
+Object.defineProperties(BalancedEventSource.prototype, {
+  CONNECTING: { value: CONNECTING, enumerable: true },
+  OPEN: { value: OPEN, enumerable: true },
+  CLOSED: { value: CLOSED, enumerable: true },
+});
+
+function reportLibraryError(error) {
+  if (typeof globalThis.reportError === 'function') globalThis.reportError(error);
+  else console.error('sse-balancer:', error);
+}
+
+function defineReadOnly(target, values) {
+  for (const [key, value] of Object.entries(values)) {
+    Object.defineProperty(target, key, { value, enumerable: true });
+  }
+}
+
+function baseUrl() {
+  return globalThis.document?.baseURI ?? globalThis.location?.href;
+}
+
+function normalizeUrls(urls) {
+  const list = typeof urls === 'string' || urls instanceof URL ? [urls] : urls;
+  if (list == null || typeof list[Symbol.iterator] !== 'function' || typeof list === 'string') {
+    throw new TypeError('BalancedEventSource: urls must be a URL string or an array of them');
+  }
+  const out = [];
+  for (const url of list) {
+    if (typeof url !== 'string' && !(url instanceof URL)) {
+      throw new TypeError(
+        `BalancedEventSource: urls[${out.length}] must be a string, got ${describe(url)}`,
+      );
+    }
+    let parsed;
+    try {
+      parsed = new URL(String(url), baseUrl());
+    } catch {
+      throw new DOMException(
+        `BalancedEventSource: urls[${out.length}] '${url}' is not a valid URL`,
+        'SyntaxError',
+      );
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new DOMException(
+        `BalancedEventSource: urls[${out.length}] '${url}' must be http: or https:`,
+        'SyntaxError',
+      );
+    }
+    out.push(parsed.href);
+  }
+  if (out.length === 0) {
+    throw new TypeError('BalancedEventSource: urls must contain at least one URL');
+  }
+  return out;
+}
+
+function normalizeOptions(options) {
+  if (options === undefined || options === null) options = {};
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError(`BalancedEventSource: options must be an object, got ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!Object.hasOwn(OPTIONS, key)) {
+      throw new TypeError(
+        `BalancedEventSource: unknown option '${key}' (known: ${Object.keys(OPTIONS).join(', ')})`,
+      );
+    }
+  }
+  const config = {};
+  for (const [key, spec] of Object.entries(OPTIONS)) {
+    const value = options[key] === undefined ? spec.default : options[key];
+    config[key] = spec.check(value, key);
+  }
+  if (config.maxBackoffMs < config.initialBackoffMs) {
+    throw new RangeError('BalancedEventSource: option maxBackoffMs must be >= initialBackoffMs');
+  }
+  if (config.seed === undefined) config.seed = randomSeed();
+  // The core takes '' to mean "do not carry the id".
+  if (config.lastEventIdParam === null) config.lastEventIdParam = '';
+  return config;
+}
+
+function fail(key, expected, value) {
+  throw new TypeError(`BalancedEventSource: option ${key} must be ${expected}, got ${describe(value)}`);
+}
+
+function checkPolicy(value, key) {
+  if (typeof value !== 'string' || !POLICIES.includes(value)) {
+    fail(key, `one of ${POLICIES.map((p) => `'${p}'`).join(', ')}`, value);
+  }
+  return value;
+}
+
+function checkSeed(value, key) {
+  if (value === undefined) return undefined;
+  if (!Number.isSafeInteger(value) || value < 0) fail(key, 'a non-negative safe integer', value);
+  return value;
+}
+
+function checkBoolean(value, key) {
+  if (typeof value !== 'boolean') fail(key, 'a boolean', value);
+  return value;
+}
+
+function checkString(value, key) {
+  if (typeof value !== 'string') fail(key, 'a string', value);
+  return value;
+}
+
+function checkParamName(value, key) {
+  if (value === null) return null;
+  if (typeof value !== 'string' || value === '') fail(key, 'a non-empty string or null', value);
+  return value;
+}
+
+function checkNumber(min, max) {
+  return (value, key) => {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+      fail(key, `a number from ${min} to ${max}`, value);
+    }
+    return value;
+  };
+}
+
+function checkInteger(min, max) {
+  return (value, key) => {
+    if (!Number.isInteger(value) || value < min || value > max) {
+      fail(key, `an integer from ${min} to ${max}`, value);
+    }
+    return value;
+  };
+}
+
+function randomSeed() {
+  const words = new Uint32Array(2);
+  globalThis.crypto.getRandomValues(words);
+  return (words[0] & 0x1fffff) * 2 ** 32 + words[1];
+}
+
+function describe(value) {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return `'${value}'`;
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${String(value)}`;
+}
