@@ -27,6 +27,8 @@ target_link_options(sse_balancer_core PRIVATE
   # No eval/new Function: runs under script-src 'self' 'wasm-unsafe-eval'.
   -sDYNAMIC_EXECUTION=0
   -sFILESYSTEM=0
+  # emmalloc is several KB smaller than dlmalloc; the core allocates little.
+  -sMALLOC=emmalloc
   -sALLOW_MEMORY_GROWTH=1
   -sINITIAL_MEMORY=1MB
   -sTOTAL_STACK=64KB

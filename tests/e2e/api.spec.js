@@ -1,0 +1,197 @@
+// The EventSource-compatible surface: constants, handlers, events, errors.
+import { test, expect, expectContiguous } from './fixtures.js';
+
+test('constants, readyState, url, withCredentials and defaults match EventSource and the docs', async ({
+  env,
+  harness,
+}) => {
+  const { page } = harness;
+  const r = await page.evaluate((urls) => {
+    const { BalancedEventSource, defaults, policies } = window.sseb;
+    const s = new BalancedEventSource(urls, { withCredentials: true });
+    const out = {
+      statics: [BalancedEventSource.CONNECTING, BalancedEventSource.OPEN, BalancedEventSource.CLOSED],
+      instance: [s.CONNECTING, s.OPEN, s.CLOSED],
+      native: [EventSource.CONNECTING, EventSource.OPEN, EventSource.CLOSED],
+      isEventTarget: s instanceof EventTarget,
+      initialState: s.readyState,
+      url: s.url,
+      withCredentials: s.withCredentials,
+      defaultKeys: Object.keys(defaults),
+      policies: [...policies],
+    };
+    s.close();
+    out.closedState = s.readyState;
+    return out;
+  }, env.urls);
+  expect(r.statics).toEqual(r.native);
+  expect(r.instance).toEqual(r.native);
+  expect(r.isEventTarget).toBe(true);
+  expect(r.initialState).toBe(0);
+  expect(env.urls).toContain(r.url);
+  expect(r.withCredentials).toBe(true);
+  expect(r.closedState).toBe(2);
+  // The same list tests/types/type-test.ts pins on the declared options.
+  expect(r.defaultKeys.sort()).toEqual(
+    [
+      'policy', 'seed', 'withCredentials', 'lastEventIdParam', 'lastEventId', 'initialBackoffMs',
+      'backoffMultiplier', 'maxBackoffMs', 'jitter', 'minRetryMs', 'resetBackoffAfterMs', 'dedupWindow',
+    ].sort(),
+  );
+  expect(r.policies).toEqual(['round-robin', 'random']);
+});
+
+test('relative URLs resolve against the document like EventSource', async ({ harness }) => {
+  const { page } = harness;
+  const r = await page.evaluate(() => {
+    const s = new window.sseb.BalancedEventSource(['../stream?x=1', '/abs']);
+    const urls = s.endpoints.map((e) => e.url);
+    s.close();
+    const native = new EventSource('../stream?x=1');
+    native.close();
+    return { urls, native: native.url };
+  });
+  expect(r.urls[0]).toBe(r.native);
+  expect(r.urls[1]).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/abs$/);
+});
+
+test('bad input throws a clear error naming the problem', async ({ harness }) => {
+  const { page } = harness;
+  const cases = await page.evaluate(() => {
+    const { BalancedEventSource } = window.sseb;
+    const attempt = (fn) => {
+      try {
+        fn();
+        return null;
+      } catch (e) {
+        return { name: e.name, message: e.message };
+      }
+    };
+    const ok = 'http://127.0.0.1:9/x';
+    return {
+      empty: attempt(() => new BalancedEventSource([])),
+      missing: attempt(() => new BalancedEventSource()),
+      nonString: attempt(() => new BalancedEventSource([ok, 42])),
+      unparsable: attempt(() => new BalancedEventSource(['http://['])),
+      nativeUnparsable: attempt(() => new EventSource('http://[')),
+      scheme: attempt(() => new BalancedEventSource(['ftp://127.0.0.1/x'])),
+      policy: attempt(() => new BalancedEventSource([ok], { policy: 'least-loaded' })),
+      optionType: attempt(() => new BalancedEventSource([ok], { initialBackoffMs: '100' })),
+      negative: attempt(() => new BalancedEventSource([ok], { jitter: 2 })),
+      unknown: attempt(() => new BalancedEventSource([ok], { retries: 3 })),
+      notObject: attempt(() => new BalancedEventSource([ok], 'random')),
+      capBelowInitial: attempt(() => new BalancedEventSource([ok], { initialBackoffMs: 5000, maxBackoffMs: 10 })),
+      paramEmpty: attempt(() => new BalancedEventSource([ok], { lastEventIdParam: '' })),
+      seed: attempt(() => new BalancedEventSource([ok], { seed: -1 })),
+    };
+  });
+  expect(cases.empty).toMatchObject({ name: 'TypeError', message: expect.stringContaining('at least one URL') });
+  expect(cases.missing).toMatchObject({ name: 'TypeError', message: expect.stringContaining('urls') });
+  expect(cases.nonString).toMatchObject({ name: 'TypeError', message: expect.stringContaining('urls[1]') });
+  expect(cases.unparsable.name).toBe(cases.nativeUnparsable.name); // SyntaxError, as EventSource
+  expect(cases.unparsable.message).toContain("'http://['");
+  expect(cases.scheme).toMatchObject({ name: 'SyntaxError', message: expect.stringContaining('http: or https:') });
+  expect(cases.policy).toMatchObject({ name: 'TypeError', message: expect.stringContaining("'round-robin', 'random'") });
+  expect(cases.policy.message).toContain('least-loaded');
+  expect(cases.optionType).toMatchObject({ name: 'TypeError', message: expect.stringContaining('initialBackoffMs') });
+  expect(cases.negative).toMatchObject({ name: 'TypeError', message: expect.stringContaining('jitter') });
+  expect(cases.unknown).toMatchObject({ name: 'TypeError', message: expect.stringContaining("unknown option 'retries'") });
+  expect(cases.notObject).toMatchObject({ name: 'TypeError', message: expect.stringContaining('options') });
+  expect(cases.capBelowInitial).toMatchObject({ name: 'RangeError', message: expect.stringContaining('maxBackoffMs') });
+  expect(cases.paramEmpty).toMatchObject({ name: 'TypeError', message: expect.stringContaining('lastEventIdParam') });
+  expect(cases.seed).toMatchObject({ name: 'TypeError', message: expect.stringContaining('seed') });
+});
+
+test('handler attributes, MessageEvents and named event types behave like EventSource', async ({ env, harness }) => {
+  const { page } = harness;
+  await page.evaluate((urls) => {
+    const s = new window.sseb.BalancedEventSource(urls);
+    window.source = s;
+    window.seen = { open: 0, message: [], chat: [], replaced: 0, isMessageEvent: true };
+    s.onopen = () => window.seen.open++;
+    s.onmessage = () => window.seen.replaced++; // replaced below: must never fire
+    s.onmessage = function (e) {
+      window.seen.isMessageEvent &&= e instanceof MessageEvent && this === s;
+      window.seen.message.push(e.lastEventId);
+    };
+    // Added after the stream opened: forwarded to the open EventSource.
+    setTimeout(() => s.addEventListener('chat', (e) => window.seen.chat.push([e.type, e.data, e.endpoint])), 300);
+  }, env.urls);
+  await page.waitForFunction(() => window.seen.message.length >= 3);
+  await page.waitForTimeout(400);
+  const chat = env.log.append('chat', 'hello\nworld');
+  await page.waitForFunction(() => window.seen.chat.length === 1);
+  const seen = await page.evaluate(() => ({ ...window.seen, handler: typeof window.source.onmessage }));
+  expect(seen.open).toBe(1);
+  expect(seen.replaced).toBe(0);
+  expect(seen.isMessageEvent).toBe(true);
+  expect(seen.chat[0][0]).toBe('chat');
+  expect(seen.chat[0][1]).toBe('hello\nworld');
+  expect(env.urls).toContain(seen.chat[0][2]);
+  expect(seen.handler).toBe('function');
+  // The chat event has an id of its own; the message ids skip it, nothing else.
+  expect(seen.message.map(Number)).not.toContain(chat.id);
+});
+
+test('a throwing listener never breaks the balancer or other listeners', async ({ env, page }) => {
+  const reported = [];
+  page.on('pageerror', (e) => reported.push(e.message));
+  await page.goto(env.harnessUrl);
+  await page.waitForFunction(() => window.harnessReady === true);
+  await page.evaluate(
+    ([urls]) => {
+      window.track(urls, { initialBackoffMs: 300, minRetryMs: 100 });
+      window.source.addEventListener('message', () => {
+        throw new Error('listener bug');
+      });
+      window.source.onerror = () => {
+        throw new Error('onerror bug');
+      };
+    },
+    [env.urls],
+  );
+  await page.waitForFunction(() => window.log.messages.length >= 5);
+  const url = await page.evaluate(() => window.source.url);
+  await env.cluster.kill(env.urls.indexOf(url));
+  await page.waitForFunction((dead) => window.log.messages.filter((m) => m.endpoint !== dead).length >= 5, url);
+  expectContiguous(await page.evaluate(() => window.ids()));
+  // The page's own exceptions are reported (as for EventSource), not swallowed.
+  expect(reported.filter((m) => m.includes('listener bug')).length).toBeGreaterThanOrEqual(5);
+  expect(reported.some((m) => m.includes('onerror bug'))).toBe(true);
+  expect(reported.every((m) => m.includes('bug'))).toBe(true);
+});
+
+test('close() inside a listener, and twice, is safe', async ({ env, harness }) => {
+  const { page } = harness;
+  await page.evaluate((urls) => {
+    window.track(urls, {});
+    window.source.addEventListener('message', () => {
+      window.source.close();
+      window.source.close();
+    });
+  }, env.urls);
+  await page.waitForFunction(() => window.source.readyState === 2);
+  await page.waitForTimeout(300);
+  const r = await page.evaluate(() => ({ n: window.log.messages.length, stats: window.source.stats() }));
+  expect(r.n).toBe(1);
+  expect(r.stats.readyState).toBe(2);
+  expect(r.stats.endpoints.every((e) => e.state !== 'open' && e.state !== 'connecting')).toBe(true);
+});
+
+test('the last event id travels in the query string and the URL keeps its own query', async ({ env, harness }) => {
+  const { page } = harness;
+  const requested = [];
+  page.on('request', (r) => requested.push(r.url()));
+  const urls = env.urls.map((u) => `${u}?room=a%20b#frag`);
+  await page.evaluate((u) => window.track(u, { initialBackoffMs: 300, minRetryMs: 100 }), urls);
+  await page.waitForFunction(() => window.log.messages.length >= 3);
+  const url = await page.evaluate(() => window.source.url);
+  const lastBefore = await page.evaluate(() => window.ids().at(-1));
+  await env.cluster.kill(urls.indexOf(url));
+  await page.waitForFunction((n) => window.log.failovers.length >= 1, lastBefore);
+  const reconnect = requested.filter((r) => r.includes('lastEventId=')).at(0);
+  expect(reconnect).toBeDefined();
+  const parsed = new URL(reconnect);
+  expect(parsed.searchParams.get('room')).toBe('a b');
+  expect(Number(parsed.searchParams.get('lastEventId'))).toBeGreaterThanOrEqual(Number(lastBefore));
+});
