@@ -1,0 +1,38 @@
+// The main job: `node web/server/demo.js` (what `npm start` runs) serves a
+// page that streams through the balancer and survives a backend kill.
+import { test, expect } from './fixtures.js';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { ROOT } from './fixtures.js';
+
+test('demo page streams, and a killed backend fails over to another', async ({ page }, testInfo) => {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const child = spawn(process.execPath, [path.join(ROOT, 'web/server/demo.js'), '--port', String(port), '--interval', '100'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  try {
+    await expect.poll(() => output, { timeout: 15_000 }).toContain('sse-balancer demo: open');
+    expect(output).toContain(`http://127.0.0.1:${port}/web/demo/`);
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`http://127.0.0.1:${port}/web/demo/`);
+    await expect(page.locator('#ready-state')).toHaveText('open');
+    await expect.poll(async () => Number(await page.locator('#received').textContent())).toBeGreaterThan(3);
+
+    const active = await page.locator('#active').textContent();
+    const index = Number(/#(\d+)/.exec(active)[1]);
+    await page.getByRole('button', { name: 'Kill' }).nth(index).click();
+    await expect(page.locator('#failover-count')).toHaveText('1');
+    await expect(page.locator('#active')).not.toHaveText(active);
+    const before = Number(await page.locator('#received').textContent());
+    await expect.poll(async () => Number(await page.locator('#received').textContent())).toBeGreaterThan(before + 3);
+    await page.screenshot({ path: testInfo.outputPath('demo.png'), fullPage: true });
+    expect(errors).toEqual([]);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+});
