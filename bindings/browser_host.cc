@@ -3,6 +3,7 @@
 #include <emscripten/emscripten.h>
 
 #include <algorithm>
+#include <cmath>
 
 namespace sse_balancer::bindings {
 
@@ -51,7 +52,10 @@ void BrowserHost::CloseConnection(ConnectionId id) {
 
 void BrowserHost::StartTimer(TimerId id, double delay_ms) {
   timers_.insert_or_assign(
-      id, val::global().call<val>("setTimeout", on_timer_, delay_ms, id));
+      id, val::global().call<val>("setTimeout", on_timer_,
+                                  // Browsers truncate fractions; rounding up
+                                  // keeps the timer from firing early.
+                                  std::ceil(delay_ms), id));
 }
 
 void BrowserHost::CancelTimer(TimerId id) {

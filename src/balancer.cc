@@ -144,7 +144,7 @@ void Balancer::ConnectNext(FailureReason reason) {
   // has been found down, attempts keep at least the floor apart until one
   // opens.
   const bool too_soon =
-      all_down_ && host_.NowMs() - last_attempt_ms_ < options_.backoff.min_ms;
+      all_down_ && host_.NowMs() < last_attempt_ms_ + options_.backoff.min_ms;
   if (eligible.empty() || too_soon) {
     all_down_ = true;
     ScheduleRetry();

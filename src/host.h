@@ -38,8 +38,8 @@ class Host {
   virtual void NotifyOpen(std::size_t endpoint) = 0;
   /// The active stream to `endpoint` failed for `reason` and was closed.
   virtual void NotifyError(std::size_t endpoint, FailureReason reason) = 0;
-  /// The active endpoint changed from `from` (none before the first success)
-  /// to `to` because of `reason`.
+  /// The active endpoint changed from `from` (the endpoint given up last,
+  /// whether or not it ever opened) to `to` because of `reason`.
   virtual void NotifyFailover(std::optional<std::size_t> from, std::size_t to,
                               FailureReason reason) = 0;
 };

@@ -1,0 +1,1004 @@
+#include "balancer.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "fake_host.h"
+#include "types.h"
+
+namespace sse_balancer {
+namespace test {
+namespace {
+
+constexpr std::size_t kNetwork =
+    static_cast<std::size_t>(FailureReason::kNetwork);
+constexpr std::size_t kHttp = static_cast<std::size_t>(FailureReason::kHttp);
+// Slack for comparing differences of fake times (sums of doubles).
+constexpr double kRounding = 1e-9;
+
+// Position of `entry` in the host's call log, or -1.
+int LogIndex(const FakeHost& host, const std::string& entry) {
+  const auto& log = host.log();
+  const auto it = std::find(log.begin(), log.end(), entry);
+  return it == log.end() ? -1 : static_cast<int>(it - log.begin());
+}
+
+// ---------------------------------------------------------------------------
+// Start and open
+
+TEST_F(BalancerTest, StartOpensExactlyOneConnection) {
+  MakeBalancer(3);
+  EXPECT_EQ(ConnectionCount(), 0u);
+  balancer().Start();
+
+  ASSERT_EQ(ConnectionCount(), 1u);
+  const std::size_t endpoint = LastEndpoint();
+  ASSERT_LT(endpoint, 3u);
+  EXPECT_EQ(LastUrl(), Url(endpoint));  // no lastEventId yet
+  EXPECT_EQ(host_.open_ids().size(), 1u);
+  EXPECT_TRUE(host_.started_timers().empty());
+  EXPECT_EQ(balancer().ready_state(), ReadyState::kConnecting);
+  EXPECT_EQ(balancer().active_endpoint(), endpoint);
+  EXPECT_EQ(EndpointAt(endpoint).state, EndpointState::kConnecting);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(EndpointAt(i).counters.connects, i == endpoint ? 1u : 0u);
+  }
+  EXPECT_TRUE(host_.open_notices().empty());
+  EXPECT_TRUE(host_.failover_notices().empty());
+}
+
+TEST_F(BalancerTest, SecondStartDoesNothing) {
+  MakeBalancer(3);
+  balancer().Start();
+  balancer().Start();
+  EXPECT_EQ(ConnectionCount(), 1u);
+}
+
+TEST_F(BalancerTest, OpenMovesToOpenAndNotifies) {
+  MakeBalancer(2);
+  balancer().Start();
+  const std::size_t endpoint = LastEndpoint();
+  host_.Advance(40);
+  OpenActive();
+
+  EXPECT_EQ(balancer().ready_state(), ReadyState::kOpen);
+  EXPECT_EQ(EndpointAt(endpoint).state, EndpointState::kOpen);
+  EXPECT_EQ(EndpointAt(endpoint).opened_at_ms, 40);
+  EXPECT_EQ(EndpointAt(endpoint).counters.opens, 1u);
+  ASSERT_EQ(host_.open_notices().size(), 1u);
+  EXPECT_EQ(host_.open_notices()[0].endpoint, endpoint);
+  EXPECT_EQ(host_.open_notices()[0].ready_state, ReadyState::kOpen);
+  EXPECT_TRUE(host_.failover_notices().empty());
+}
+
+// ---------------------------------------------------------------------------
+// Failover
+
+TEST_F(BalancerTest, ErrorClosesTheFailedConnectionThenOpensTheNextAtOnce) {
+  MakeBalancer(3);
+  balancer().Start();
+  const ConnectionId first_id = LastConnectionId();
+  OpenActive();
+  host_.Advance(1234);
+  FailActive();
+
+  ASSERT_EQ(ConnectionCount(), 2u);
+  const ConnectionId second_id = LastConnectionId();
+  EXPECT_NE(second_id, first_id);
+  EXPECT_EQ(host_.closed(), std::vector<ConnectionId>{first_id});
+  EXPECT_EQ(host_.open_ids(), std::set<ConnectionId>{second_id});
+  // Same fake time, no timer involved.
+  EXPECT_EQ(host_.opened().back().at_ms, 1234);
+  EXPECT_TRUE(host_.started_timers().empty());
+  // The failed stream was closed before the new one was requested.
+  const int close_at = LogIndex(host_, "close " + std::to_string(first_id));
+  const int open_at = LogIndex(host_, "open " + std::to_string(second_id));
+  ASSERT_GE(close_at, 0);
+  EXPECT_LT(close_at, open_at);
+}
+
+TEST_F(BalancerTest, ReadyStateFollowsConnectingOpenConnectingOpen) {
+  MakeBalancer(2);
+  std::vector<ReadyState> states = {balancer().ready_state()};
+  balancer().Start();
+  states.push_back(balancer().ready_state());
+  OpenActive();
+  states.push_back(balancer().ready_state());
+  FailActive();
+  states.push_back(balancer().ready_state());
+  OpenActive();
+  states.push_back(balancer().ready_state());
+  EXPECT_EQ(states, (std::vector<ReadyState>{
+                        ReadyState::kConnecting, ReadyState::kConnecting,
+                        ReadyState::kOpen, ReadyState::kConnecting,
+                        ReadyState::kOpen}));
+  EXPECT_EQ(host_.open_notices().size(), 2u);
+}
+
+TEST_F(BalancerTest, NetworkErrorNotifiesErrorThenFailoverFromTo) {
+  MakeBalancer(3);
+  balancer().Start();
+  const std::size_t from = LastEndpoint();
+  OpenActive();
+  FailActive(/*browser_gave_up=*/false);
+  const std::size_t to = LastEndpoint();
+  EXPECT_NE(to, from);
+
+  ASSERT_EQ(host_.error_notices().size(), 1u);
+  EXPECT_EQ(host_.error_notices()[0].endpoint, from);
+  EXPECT_EQ(host_.error_notices()[0].reason, FailureReason::kNetwork);
+  // The page's error listener already sees CONNECTING.
+  EXPECT_EQ(host_.error_notices()[0].ready_state, ReadyState::kConnecting);
+  ASSERT_EQ(host_.failover_notices().size(), 1u);
+  EXPECT_EQ(host_.failover_notices()[0].ready_state, ReadyState::kConnecting);
+  EXPECT_EQ(host_.failover_notices()[0].from, std::optional<std::size_t>(from));
+  EXPECT_EQ(host_.failover_notices()[0].to, to);
+  EXPECT_EQ(host_.failover_notices()[0].reason, FailureReason::kNetwork);
+  EXPECT_LT(
+      LogIndex(host_, "notify-error " + std::to_string(from) + " network"),
+      LogIndex(host_, "notify-failover " + std::to_string(from) + "->" +
+                          std::to_string(to) + " network"));
+  EXPECT_EQ(balancer().active_endpoint(), to);
+}
+
+TEST_F(BalancerTest, BrowserGivingUpIsAnHttpFailure) {
+  MakeBalancer(2);
+  balancer().Start();
+  const std::size_t from = LastEndpoint();
+  OpenActive();
+  FailActive(/*browser_gave_up=*/true);
+
+  ASSERT_EQ(host_.error_notices().size(), 1u);
+  EXPECT_EQ(host_.error_notices()[0].reason, FailureReason::kHttp);
+  ASSERT_EQ(host_.failover_notices().size(), 1u);
+  EXPECT_EQ(host_.failover_notices()[0].from, std::optional<std::size_t>(from));
+  EXPECT_EQ(host_.failover_notices()[0].to, LastEndpoint());
+  EXPECT_EQ(host_.failover_notices()[0].reason, FailureReason::kHttp);
+  EXPECT_EQ(EndpointAt(from).counters.last_error, FailureReason::kHttp);
+}
+
+TEST_F(BalancerTest, RetryingTheOnlyEndpointIsNotAFailover) {
+  MakeBalancer(1);
+  balancer().Start();
+  OpenActive();
+  FailActive();
+  host_.Advance(1000);
+  ASSERT_EQ(ConnectionCount(), 2u);
+  EXPECT_EQ(LastEndpoint(), 0u);
+  EXPECT_EQ(host_.error_notices().size(), 1u);
+  EXPECT_TRUE(host_.failover_notices().empty());
+}
+
+TEST_F(BalancerTest, FailoverAfterARetryReportsTheLastFailure) {
+  // a fails (network) -> b; b fails (http) -> all down; the retry at 1000
+  // goes back to a and reports b -> a for http.
+  MakeBalancer(2);
+  balancer().Start();
+  const std::size_t a = LastEndpoint();
+  FailActive(false);
+  const std::size_t b = LastEndpoint();
+  FailActive(true);
+  host_.Advance(1000);
+  ASSERT_EQ(ConnectionCount(), 3u);
+  EXPECT_EQ(LastEndpoint(), a);
+  ASSERT_EQ(host_.failover_notices().size(), 2u);
+  const FailoverNotice& notice = host_.failover_notices()[1];
+  EXPECT_EQ(notice.from, std::optional<std::size_t>(b));
+  EXPECT_EQ(notice.to, a);
+  EXPECT_EQ(notice.reason, FailureReason::kHttp);
+}
+
+// ---------------------------------------------------------------------------
+// Cool-down
+
+TEST_F(BalancerTest, FailedEndpointCoolsDownForItsBackoff) {
+  MakeBalancer(2);
+  balancer().Start();
+  const std::size_t a = LastEndpoint();
+  OpenActive();
+  host_.Advance(300);
+  FailActive();
+  EXPECT_EQ(EndpointAt(a).state, EndpointState::kCoolingDown);
+  EXPECT_EQ(EndpointAt(a).cooldown_until_ms, 1300);  // 300 + 1000
+  EXPECT_EQ(EndpointAt(a).backoff_attempt, 1);
+}
+
+TEST_F(BalancerTest, FailedEndpointIsNotPickedUntilItsCooldownPasses) {
+  // a fails at t=0 (cooling until 1000) -> b; b streams until t=500 and
+  // fails (cooling until 1500). a must not be retried before t=1000.
+  MakeBalancer(2);
+  balancer().Start();
+  const std::size_t a = LastEndpoint();
+  FailActive();
+  const std::size_t b = LastEndpoint();
+  OpenActive();
+  host_.Advance(500);
+  FailActive();
+
+  EXPECT_EQ(ConnectionCount(), 2u);
+  EXPECT_TRUE(balancer().retry_pending());
+  ASSERT_EQ(host_.timers().size(), 1u);
+  EXPECT_EQ(host_.timers()[0].due_ms, 1000);
+  host_.Advance(499);  // t=999
+  EXPECT_EQ(ConnectionCount(), 2u);
+  host_.Advance(1);  // t=1000
+  ASSERT_EQ(ConnectionCount(), 3u);
+  EXPECT_EQ(LastEndpoint(), a);
+  EXPECT_EQ(host_.opened().back().at_ms, 1000);
+  EXPECT_EQ(EndpointAt(b).state, EndpointState::kCoolingDown);
+}
+
+// ---------------------------------------------------------------------------
+// Every endpoint down
+
+TEST_F(BalancerTest, AllDownWaitsForTheCooldownWithExactBackoff) {
+  MakeBalancer(1);
+  balancer().Start();
+  // Cool-downs 1000, 1600, 2560, 4096 -> attempts at these times.
+  const double expected_attempts[] = {0, 1000, 2600, 5160, 9256};
+  for (int i = 1; i < 5; ++i) {
+    FailActive();
+    EXPECT_EQ(balancer().ready_state(), ReadyState::kConnecting);
+    EXPECT_TRUE(balancer().retry_pending());
+    EXPECT_EQ(host_.open_ids().size(), 0u);
+    ASSERT_EQ(host_.timers().size(), 1u);
+    EXPECT_NEAR(host_.timers()[0].due_ms, expected_attempts[i], 1e-6);
+    host_.AdvanceTo(expected_attempts[i] - 1);
+    EXPECT_EQ(ConnectionCount(), static_cast<std::size_t>(i));
+    ASSERT_TRUE(host_.AdvanceToNextTimer());
+    ASSERT_EQ(ConnectionCount(), static_cast<std::size_t>(i) + 1);
+    EXPECT_NEAR(host_.opened().back().at_ms, expected_attempts[i], 1e-6);
+    EXPECT_FALSE(balancer().retry_pending());
+  }
+  EXPECT_TRUE(host_.open_notices().empty());
+  for (const ErrorNotice& notice : host_.error_notices()) {
+    EXPECT_EQ(notice.ready_state, ReadyState::kConnecting);
+  }
+}
+
+TEST_F(BalancerTest, AllDownAttemptsKeepTheFloorApartEvenIfCooledDown) {
+  // Both fail at t=0 (cooling until 1000). At 1000 a is retried and fails at
+  // once; b has cooled down too, but may not be tried before 1000 + 250.
+  MakeBalancer(2);
+  balancer().Start();
+  const std::size_t a = LastEndpoint();
+  FailActive();
+  const std::size_t b = LastEndpoint();
+  FailActive();
+  host_.Advance(1000);
+  ASSERT_EQ(ConnectionCount(), 3u);
+  EXPECT_EQ(LastEndpoint(), a);
+  FailActive();
+  EXPECT_EQ(ConnectionCount(), 3u);
+  EXPECT_TRUE(balancer().retry_pending());
+  host_.Advance(249);
+  EXPECT_EQ(ConnectionCount(), 3u);
+  host_.Advance(1);
+  ASSERT_EQ(ConnectionCount(), 4u);
+  EXPECT_EQ(LastEndpoint(), b);
+  EXPECT_EQ(host_.opened().back().at_ms, 1250);
+}
+
+TEST_F(BalancerTest, FloorIsMeasuredFromTheAttemptNotTheFailure) {
+  // The retry at 1000 takes 100 ms to fail; the next attempt is due at
+  // 1000 + 250 = 1250, not 1100 + 250.
+  MakeBalancer(2);
+  balancer().Start();
+  FailActive();
+  FailActive();
+  host_.Advance(1000);
+  host_.Advance(100);
+  FailActive();
+  host_.Advance(149);  // t=1249
+  EXPECT_EQ(ConnectionCount(), 3u);
+  host_.Advance(1);
+  EXPECT_EQ(ConnectionCount(), 4u);
+}
+
+TEST_F(BalancerTest, AllDownWithALargerFloorThanTheCooldown) {
+  BalancerOptions options = ExactOptions();
+  options.backoff.initial_ms = 100;
+  options.backoff.min_ms = 700;
+  MakeBalancer(1, "round-robin", options);
+  balancer().Start();
+  FailActive();
+  host_.Advance(699);
+  EXPECT_EQ(ConnectionCount(), 1u);
+  host_.Advance(1);
+  EXPECT_EQ(ConnectionCount(), 2u);
+}
+
+// Regression: the floor used to be checked as `now - last < min` while the
+// timer was aimed at `last + min`; in floating point (L + m) - L can fall
+// below m, which re-armed a 0 ms timer forever at the same instant.
+TEST_F(BalancerTest, RetryDueAtTheFloorIsMadeWhenItsTimerFires) {
+  MakeBalancer(2);
+  host_.Advance(0.1);
+  balancer().Start();
+  FailActive();
+  FailActive();  // both cooling down until 1000.1
+  ASSERT_TRUE(host_.AdvanceToNextTimer());
+  ASSERT_EQ(ConnectionCount(), 3u);
+  FailActive();  // the other endpoint has cooled down; the floor applies
+  const std::size_t timers_before = host_.started_timers().size();
+
+  host_.Advance(1000);
+  ASSERT_EQ(ConnectionCount(), 4u) << "no attempt at the floor";
+  EXPECT_NEAR(host_.opened().back().at_ms, 1250.1, 1e-6);
+  EXPECT_LE(host_.started_timers().size(), timers_before + 1);
+}
+
+// Fails every attempt as soon as it is made, alternating network and HTTP
+// failures, until the fake clock passes `until_ms` (the attempt that gets
+// there is failed too).
+class OutageTest : public BalancerTest {
+ protected:
+  void FailEveryAttemptUntil(double until_ms) {
+    int steps = 0;
+    while (host_.now() < until_ms || !host_.open_ids().empty()) {
+      ASSERT_LT(++steps, 200000) << "no progress at t=" << host_.now();
+      if (!host_.open_ids().empty()) {
+        FailActive(/*browser_gave_up=*/steps % 2 == 0);
+        continue;
+      }
+      ASSERT_EQ(balancer().ready_state(), ReadyState::kConnecting);
+      ASSERT_TRUE(balancer().retry_pending());
+      ASSERT_TRUE(host_.AdvanceToNextTimer());
+    }
+  }
+
+  std::vector<int> AttemptsPerMinute(double until_ms) const {
+    std::vector<int> counts(static_cast<std::size_t>(until_ms / 60000), 0);
+    for (const OpenedConnection& attempt : host_.opened()) {
+      const auto minute = static_cast<std::size_t>(attempt.at_ms / 60000);
+      if (minute < counts.size()) ++counts[minute];
+    }
+    return counts;
+  }
+};
+
+TEST_F(OutageTest, TenMinutesWithFullJitterNeverRetryFasterThanTheFloor) {
+  constexpr std::size_t kEndpoints = 3;
+  constexpr double kTenMinutes = 10 * 60000;
+  BalancerOptions options;  // library defaults: full jitter, floor 250
+  MakeBalancer(kEndpoints, "round-robin", options, /*seed=*/2024);
+  balancer().Start();
+  FailEveryAttemptUntil(kTenMinutes);
+
+  const auto& attempts = host_.opened();
+  ASSERT_GT(attempts.size(), kEndpoints);
+  // The first round finds the endpoints down one after the other at t=0;
+  // from then on every endpoint is known down.
+  for (std::size_t i = 0; i < kEndpoints; ++i) EXPECT_EQ(attempts[i].at_ms, 0);
+  for (std::size_t i = kEndpoints; i < attempts.size(); ++i) {
+    const double gap = attempts[i].at_ms - attempts[i - 1].at_ms;
+    ASSERT_GE(gap, options.backoff.min_ms - kRounding) << "attempt " << i;
+    // ... and it keeps trying: no gap beyond the cap.
+    ASSERT_LE(gap, options.backoff.max_ms) << "attempt " << i;
+  }
+  // So at most 60000 / 250 = 240 (+1 at the edge) attempts in any minute.
+  for (int count : AttemptsPerMinute(kTenMinutes)) EXPECT_LE(count, 241);
+  EXPECT_TRUE(host_.open_notices().empty());
+  EXPECT_EQ(host_.error_notices().size(), attempts.size());
+}
+
+TEST_F(OutageTest, TenMinutesWithoutJitterSettleAtOneAttemptPerCapPerEndpoint) {
+  constexpr std::size_t kEndpoints = 3;
+  constexpr double kTenMinutes = 10 * 60000;
+  MakeBalancer(kEndpoints);  // jitter 0
+  balancer().Start();
+  FailEveryAttemptUntil(kTenMinutes);
+
+  const auto& attempts = host_.opened();
+  for (std::size_t i = kEndpoints; i < attempts.size(); ++i) {
+    ASSERT_GE(attempts[i].at_ms - attempts[i - 1].at_ms, 250 - kRounding) << i;
+  }
+  // Each endpoint's own attempts are at least its (growing, then capped)
+  // cool-down apart.
+  for (std::size_t e = 0; e < kEndpoints; ++e) {
+    std::vector<double> times;
+    for (const OpenedConnection& attempt : attempts) {
+      if (EndpointOfUrl(attempt.url) == e) times.push_back(attempt.at_ms);
+    }
+    ASSERT_GE(times.size(), 2u);
+    for (std::size_t i = 1; i < times.size(); ++i) {
+      const double cooldown =
+          std::min(30000.0, 1000 * std::pow(1.6, static_cast<double>(i - 1)));
+      EXPECT_GE(times[i] - times[i - 1], cooldown - kRounding)
+          << "endpoint " << e << " attempt " << i;
+    }
+  }
+  // The cool-downs reach the 30 s cap after 8 failures (~70 s). From the
+  // third minute on, each endpoint is tried once or twice a minute.
+  const std::vector<int> per_minute = AttemptsPerMinute(kTenMinutes);
+  for (std::size_t minute = 2; minute < per_minute.size(); ++minute) {
+    EXPECT_GE(per_minute[minute], 3) << "minute " << minute;
+    EXPECT_LE(per_minute[minute], 6) << "minute " << minute;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Recovery and backoff reset
+
+TEST_F(BalancerTest, RecoversWhenAnEndpointOpensAgain) {
+  MakeBalancer(2);
+  balancer().Start();
+  const std::size_t a = LastEndpoint();
+  FailActive();
+  const std::size_t b = LastEndpoint();
+  FailActive();
+  host_.Advance(1000);
+  ASSERT_EQ(LastEndpoint(), a);
+  OpenActive();
+
+  EXPECT_EQ(balancer().ready_state(), ReadyState::kOpen);
+  EXPECT_FALSE(balancer().retry_pending());
+  ASSERT_EQ(host_.open_notices().size(), 1u);
+  EXPECT_EQ(host_.open_notices()[0].endpoint, a);
+
+  // Once a stream opened, a failure fails over at once again: b (cooled down
+  // since 1000) is tried 10 ms after the previous attempt, inside the floor.
+  host_.Advance(10);
+  FailActive();
+  ASSERT_EQ(ConnectionCount(), 4u);
+  EXPECT_EQ(LastEndpoint(), b);
+  EXPECT_EQ(host_.opened().back().at_ms, 1010);
+}
+
+TEST_F(BalancerTest, BackoffResetsOnlyAfterTheStreamLastedResetAfterMs) {
+  MakeBalancer(1);
+  const Endpoint& endpoint = EndpointAt(0);
+  balancer().Start();
+  OpenActive();
+  FailActive();  // t=0, attempt 0: 1000
+  EXPECT_EQ(endpoint.cooldown_until_ms, 1000);
+
+  host_.Advance(1000);
+  OpenActive();
+  host_.Advance(59999);  // one ms short of reset_after_ms
+  FailActive();          // t=60999, attempt 1: 1600
+  EXPECT_EQ(endpoint.cooldown_until_ms, 60999 + 1600);
+  EXPECT_EQ(endpoint.backoff_attempt, 2);
+
+  host_.Advance(1600);
+  ASSERT_EQ(ConnectionCount(), 3u);
+  OpenActive();
+  host_.Advance(60000);  // exactly reset_after_ms
+  FailActive();          // t=122599: reset, attempt 0 again: 1000
+  EXPECT_EQ(endpoint.cooldown_until_ms, 122599 + 1000);
+  EXPECT_EQ(endpoint.backoff_attempt, 1);
+}
+
+TEST_F(BalancerTest, LongConnectingWithoutOpenDoesNotResetBackoff) {
+  MakeBalancer(1);
+  const Endpoint& endpoint = EndpointAt(0);
+  balancer().Start();
+  FailActive();  // 1000
+  host_.Advance(1000);
+  host_.Advance(100000);  // never opens
+  FailActive();           // t=101000, attempt 1: 1600
+  EXPECT_EQ(endpoint.cooldown_until_ms, 101000 + 1600);
+}
+
+// ---------------------------------------------------------------------------
+// Last event id on the next connection
+
+TEST_F(BalancerTest, LastEventIdIsCarriedToTheNextConnection) {
+  MakeBalancer(2);
+  balancer().Start();
+  const std::size_t a = LastEndpoint();
+  EXPECT_EQ(LastUrl(), Url(a));
+  OpenActive();
+  EXPECT_EQ(Message("6"), static_cast<int>(a));
+  EXPECT_EQ(Message("7"), static_cast<int>(a));
+  EXPECT_EQ(balancer().last_event_id(), "7");
+  FailActive();
+  const std::size_t b = LastEndpoint();
+  EXPECT_EQ(LastUrl(), Url(b) + "?lastEventId=7");
+
+  // Events without an id do not change the resume point.
+  OpenActive();
+  EXPECT_EQ(Message(""), static_cast<int>(b));
+  host_.Advance(5000);
+  FailActive();
+  EXPECT_EQ(LastUrl(), Url(a) + "?lastEventId=7");
+}
+
+TEST_F(BalancerTest, LastEventIdIsPercentEncoded) {
+  MakeBalancer(2);
+  balancer().Start();
+  OpenActive();
+  Message("a b/c&d");
+  FailActive();
+  EXPECT_EQ(LastUrl(), Url(LastEndpoint()) + "?lastEventId=a%20b%2Fc%26d");
+}
+
+TEST_F(BalancerTest, LastEventIdUsesACustomParamName) {
+  BalancerOptions options = ExactOptions();
+  options.last_event_id_param = "since";
+  MakeBalancer(2, "round-robin", options);
+  balancer().Start();
+  OpenActive();
+  Message("7");
+  FailActive();
+  EXPECT_EQ(LastUrl(), Url(LastEndpoint()) + "?since=7");
+}
+
+TEST_F(BalancerTest, EmptyParamNameDisablesTheLastEventIdParam) {
+  BalancerOptions options = ExactOptions();
+  options.last_event_id_param = "";
+  options.initial_last_event_id = "3";
+  MakeBalancer(2, "round-robin", options);
+  balancer().Start();
+  EXPECT_EQ(LastUrl(), Url(LastEndpoint()));
+  OpenActive();
+  Message("7");
+  FailActive();
+  EXPECT_EQ(LastUrl(), Url(LastEndpoint()));
+  // Dedup still works without the param.
+  OpenActive();
+  EXPECT_EQ(Message("7"), kDropEvent);
+}
+
+TEST_F(BalancerTest, LastEventIdKeepsTheEndpointsOwnQueryAndFragment) {
+  const std::string urls[] = {
+      "http://127.0.0.1:9000/events?topic=a&lastEventId=stale#frag",
+      "http://127.0.0.1:9001/events?topic=b",
+  };
+  const std::string with_id[] = {
+      "http://127.0.0.1:9000/events?topic=a&lastEventId=7#frag",
+      "http://127.0.0.1:9001/events?topic=b&lastEventId=7",
+  };
+  BalancerOptions options = ExactOptions();
+  options.seed = 1;
+  MakeBalancerWithUrls({urls[0], urls[1]}, "round-robin", options);
+  balancer().Start();
+  const std::size_t a = LastEndpoint();
+  EXPECT_EQ(LastUrl(), urls[a]);  // nothing to carry yet: URL untouched
+  OpenActive();
+  Message("7");
+  FailActive();
+  const std::size_t b = LastEndpoint();
+  EXPECT_EQ(LastUrl(), with_id[b]);
+  OpenActive();
+  host_.Advance(5000);
+  FailActive();
+  EXPECT_EQ(LastEndpoint(), a);
+  EXPECT_EQ(LastUrl(), with_id[a]);
+}
+
+TEST_F(BalancerTest, InitialLastEventIdResumesTheFirstConnection) {
+  BalancerOptions options = ExactOptions();
+  options.initial_last_event_id = "41";
+  MakeBalancer(2, "round-robin", options);
+  EXPECT_EQ(balancer().last_event_id(), "41");
+  balancer().Start();
+  const std::size_t a = LastEndpoint();
+  EXPECT_EQ(LastUrl(), Url(a) + "?lastEventId=41");
+  OpenActive();
+  EXPECT_EQ(Message("41"), kDropEvent);  // the server replays the resume point
+  EXPECT_EQ(Message("42"), static_cast<int>(a));
+  EXPECT_EQ(EndpointAt(a).counters.duplicates, 1u);
+  EXPECT_EQ(EndpointAt(a).counters.messages, 1u);
+}
+
+// ---------------------------------------------------------------------------
+// Duplicates
+
+TEST_F(BalancerTest, ReplayedIdsAreDroppedAfterFailover) {
+  MakeBalancer(2);
+  balancer().Start();
+  const std::size_t a = LastEndpoint();
+  OpenActive();
+  EXPECT_EQ(Message("1"), static_cast<int>(a));
+  EXPECT_EQ(Message("2"), static_cast<int>(a));
+  EXPECT_EQ(Message("3"), static_cast<int>(a));
+  FailActive();
+  const std::size_t b = LastEndpoint();
+  OpenActive();
+  // The new server replays from an earlier point.
+  EXPECT_EQ(Message("2"), kDropEvent);
+  EXPECT_EQ(Message("3"), kDropEvent);
+  EXPECT_EQ(Message("4"), static_cast<int>(b));
+  EXPECT_EQ(Message("5"), static_cast<int>(b));
+
+  EXPECT_EQ(balancer().last_event_id(), "5");
+  EXPECT_EQ(EndpointAt(a).counters.messages, 3u);
+  EXPECT_EQ(EndpointAt(a).counters.duplicates, 0u);
+  EXPECT_EQ(EndpointAt(b).counters.messages, 2u);
+  EXPECT_EQ(EndpointAt(b).counters.duplicates, 2u);
+}
+
+TEST_F(BalancerTest, AnIdSeenEarlierOnTheSameConnectionIsDropped) {
+  MakeBalancer(1);
+  balancer().Start();
+  OpenActive();
+  EXPECT_EQ(Message("1"), 0);
+  EXPECT_EQ(Message("2"), 0);
+  EXPECT_EQ(Message("1"), kDropEvent);
+  EXPECT_EQ(balancer().last_event_id(), "2");
+}
+
+TEST_F(BalancerTest, EventsWithoutANewIdAreDelivered) {
+  MakeBalancer(2);
+  balancer().Start();
+  const int a = static_cast<int>(LastEndpoint());
+  OpenActive();
+  EXPECT_EQ(Message(""), a);  // no id at all
+  EXPECT_EQ(Message("5"), a);
+  EXPECT_EQ(Message("5"), a);  // no id field: the browser repeats the last
+  EXPECT_EQ(Message("5"), a);
+  EXPECT_EQ(Message(""), a);  // `id:` with no value resets it
+  EXPECT_EQ(Message(""), a);
+  EXPECT_EQ(EndpointAt(a).counters.messages, 6u);
+  EXPECT_EQ(EndpointAt(a).counters.duplicates, 0u);
+  EXPECT_EQ(balancer().last_event_id(), "5");
+
+  FailActive();
+  const int b = static_cast<int>(LastEndpoint());
+  OpenActive();
+  EXPECT_EQ(Message(""), b);
+  EXPECT_EQ(Message("5"), kDropEvent);  // replayed id
+  EXPECT_EQ(Message("5"), b);           // next event, no id of its own
+  EXPECT_EQ(Message("6"), b);
+  EXPECT_EQ(EndpointAt(b).counters.messages, 3u);
+  EXPECT_EQ(EndpointAt(b).counters.duplicates, 1u);
+}
+
+TEST_F(BalancerTest, DedupRemembersOnlyTheWindow) {
+  BalancerOptions options = ExactOptions();
+  options.dedup_window = 2;
+  MakeBalancer(2, "round-robin", options);
+  balancer().Start();
+  OpenActive();
+  Message("1");
+  Message("2");
+  Message("3");
+  FailActive();
+  const int b = static_cast<int>(LastEndpoint());
+  OpenActive();
+  EXPECT_EQ(Message("1"), b);  // forgotten: delivered again
+  EXPECT_EQ(Message("3"), kDropEvent);
+}
+
+TEST_F(BalancerTest, DedupWindowZeroDeliversReplays) {
+  BalancerOptions options = ExactOptions();
+  options.dedup_window = 0;
+  MakeBalancer(2, "round-robin", options);
+  balancer().Start();
+  OpenActive();
+  Message("1");
+  FailActive();
+  const int b = static_cast<int>(LastEndpoint());
+  OpenActive();
+  EXPECT_EQ(Message("1"), b);
+  EXPECT_EQ(EndpointAt(b).counters.duplicates, 0u);
+}
+
+// ---------------------------------------------------------------------------
+// Stale callbacks
+
+TEST_F(BalancerTest, EventsFromAClosedConnectionAreDropped) {
+  MakeBalancer(2);
+  balancer().Start();
+  const std::size_t a = LastEndpoint();
+  const ConnectionId old_id = LastConnectionId();
+  OpenActive();
+  Message("1");
+  FailActive();
+  OpenActive();
+
+  EXPECT_EQ(balancer().OnMessage(old_id, "2"), kDropEvent);
+  EXPECT_EQ(balancer().OnMessage(old_id, ""), kDropEvent);
+  EXPECT_EQ(EndpointAt(a).counters.messages, 1u);
+  EXPECT_EQ(balancer().last_event_id(), "1");
+  // The stale event did not enter the dedup memory either.
+  EXPECT_EQ(Message("2"), static_cast<int>(LastEndpoint()));
+}
+
+TEST_F(BalancerTest, StaleOpenAndErrorFromAnOldConnectionAreIgnored) {
+  MakeBalancer(3);
+  balancer().Start();
+  const std::size_t a = LastEndpoint();
+  const ConnectionId old_id = LastConnectionId();
+  FailActive();
+  const std::size_t b = LastEndpoint();
+  const std::size_t log_size = host_.log().size();
+
+  balancer().OnOpen(old_id);
+  EXPECT_EQ(balancer().ready_state(), ReadyState::kConnecting);
+  EXPECT_EQ(EndpointAt(a).state, EndpointState::kCoolingDown);
+  EXPECT_EQ(EndpointAt(a).counters.opens, 0u);
+  EXPECT_EQ(EndpointAt(b).state, EndpointState::kConnecting);
+
+  balancer().OnError(old_id, true);
+  EXPECT_EQ(ConnectionCount(), 2u);
+  EXPECT_EQ(EndpointAt(a).counters.failures, 1u);
+  EXPECT_EQ(EndpointAt(b).counters.failures, 0u);
+  EXPECT_EQ(balancer().active_endpoint(), b);
+
+  EXPECT_EQ(host_.log().size(), log_size)
+      << "a stale callback reached the host";
+}
+
+TEST_F(BalancerTest, UnknownConnectionAndTimerIdsAreIgnored) {
+  MakeBalancer(2);
+  balancer().Start();
+  OpenActive();
+  const std::size_t log_size = host_.log().size();
+  for (ConnectionId id : {0u, 999u}) {
+    balancer().OnOpen(id);
+    EXPECT_EQ(balancer().OnMessage(id, "x"), kDropEvent);
+    balancer().OnError(id, false);
+  }
+  balancer().OnTimer(0);
+  balancer().OnTimer(999);
+  EXPECT_EQ(host_.log().size(), log_size);
+  EXPECT_EQ(balancer().ready_state(), ReadyState::kOpen);
+  EXPECT_EQ(ConnectionCount(), 1u);
+}
+
+TEST_F(BalancerTest, AFiredTimerDoesNotFireTwice) {
+  MakeBalancer(1);
+  balancer().Start();
+  FailActive();
+  ASSERT_EQ(host_.timers().size(), 1u);
+  const TimerId timer = host_.timers()[0].id;
+  host_.Advance(1000);
+  ASSERT_EQ(ConnectionCount(), 2u);
+  balancer().OnTimer(timer);
+  EXPECT_EQ(ConnectionCount(), 2u);
+}
+
+// ---------------------------------------------------------------------------
+// Close
+
+TEST_F(BalancerTest, CloseClosesTheOpenConnection) {
+  MakeBalancer(2);
+  balancer().Start();
+  const std::size_t a = LastEndpoint();
+  const ConnectionId id = LastConnectionId();
+  OpenActive();
+  balancer().Close();
+
+  EXPECT_EQ(balancer().ready_state(), ReadyState::kClosed);
+  EXPECT_EQ(host_.closed(), std::vector<ConnectionId>{id});
+  EXPECT_TRUE(host_.open_ids().empty());
+  EXPECT_EQ(balancer().active_endpoint(), std::nullopt);
+  EXPECT_EQ(EndpointAt(a).state, EndpointState::kIdle);
+  EXPECT_FALSE(balancer().retry_pending());
+  EXPECT_TRUE(host_.timers().empty());
+}
+
+TEST_F(BalancerTest, CloseWhileConnectingClosesTheAttempt) {
+  MakeBalancer(2);
+  balancer().Start();
+  balancer().Close();
+  EXPECT_TRUE(host_.open_ids().empty());
+  EXPECT_EQ(host_.closed().size(), 1u);
+  EXPECT_EQ(balancer().ready_state(), ReadyState::kClosed);
+}
+
+TEST_F(BalancerTest, CloseCancelsThePendingRetry) {
+  MakeBalancer(1);
+  balancer().Start();
+  FailActive();
+  ASSERT_EQ(host_.timers().size(), 1u);
+  const TimerId timer = host_.timers()[0].id;
+  balancer().Close();
+
+  EXPECT_EQ(host_.cancelled_timers(), std::vector<TimerId>{timer});
+  EXPECT_TRUE(host_.timers().empty());
+  EXPECT_FALSE(balancer().retry_pending());
+  EXPECT_EQ(balancer().ready_state(), ReadyState::kClosed);
+  // The closed connection is not closed twice.
+  EXPECT_EQ(host_.closed().size(), 1u);
+  // Even if the host delivered the cancelled timer anyway.
+  balancer().OnTimer(timer);
+  host_.Advance(10 * 60000);
+  EXPECT_EQ(ConnectionCount(), 1u);
+  EXPECT_EQ(host_.started_timers().size(), 1u);
+}
+
+TEST_F(BalancerTest, CallbacksAfterCloseDoNothing) {
+  MakeBalancer(2);
+  balancer().Start();
+  const std::size_t a = LastEndpoint();
+  const ConnectionId id = LastConnectionId();
+  OpenActive();
+  EXPECT_EQ(Message("1"), static_cast<int>(a));
+  balancer().Close();
+  const std::size_t log_size = host_.log().size();
+  const EndpointCounters before = EndpointAt(a).counters;
+
+  balancer().OnOpen(id);
+  EXPECT_EQ(balancer().OnMessage(id, "2"), kDropEvent);
+  EXPECT_EQ(balancer().OnMessage(id, ""), kDropEvent);
+  balancer().OnError(id, false);
+  balancer().OnError(id, true);
+  balancer().OnTimer(1);
+  balancer().Start();
+  host_.Advance(60000);
+
+  EXPECT_EQ(host_.log().size(), log_size) << "the host was called after Close";
+  EXPECT_EQ(ConnectionCount(), 1u);
+  EXPECT_EQ(balancer().ready_state(), ReadyState::kClosed);
+  EXPECT_EQ(balancer().last_event_id(), "1");
+  const EndpointCounters& after = EndpointAt(a).counters;
+  EXPECT_EQ(after.opens, before.opens);
+  EXPECT_EQ(after.messages, before.messages);
+  EXPECT_EQ(after.failures, before.failures);
+}
+
+TEST_F(BalancerTest, CloseIsIdempotent) {
+  MakeBalancer(1);
+  balancer().Start();
+  balancer().Close();
+  const std::size_t log_size = host_.log().size();
+  balancer().Close();
+  EXPECT_EQ(host_.log().size(), log_size);
+  EXPECT_EQ(host_.closed().size(), 1u);
+}
+
+TEST_F(BalancerTest, StartAfterCloseOpensNothing) {
+  MakeBalancer(2);
+  balancer().Close();
+  balancer().Start();
+  EXPECT_EQ(ConnectionCount(), 0u);
+  EXPECT_EQ(balancer().ready_state(), ReadyState::kClosed);
+}
+
+// ---------------------------------------------------------------------------
+// Close() from inside a notification (a page listener calling es.close())
+
+TEST_F(BalancerTest, CloseInsideNotifyErrorStopsTheFailover) {
+  MakeBalancer(2);
+  host_.set_close_on_error(true);
+  balancer().Start();
+  OpenActive();
+  FailActive();
+
+  EXPECT_EQ(ConnectionCount(), 1u);
+  EXPECT_TRUE(host_.open_ids().empty());
+  EXPECT_TRUE(host_.timers().empty());
+  EXPECT_TRUE(host_.failover_notices().empty());
+  EXPECT_EQ(balancer().ready_state(), ReadyState::kClosed);
+  EXPECT_EQ(balancer().active_endpoint(), std::nullopt);
+}
+
+TEST_F(BalancerTest, CloseInsideNotifyErrorWhenAllDownSchedulesNothing) {
+  MakeBalancer(1);
+  host_.set_close_on_error(true);
+  balancer().Start();
+  FailActive();
+
+  EXPECT_TRUE(host_.open_ids().empty());
+  EXPECT_TRUE(host_.started_timers().empty());
+  EXPECT_FALSE(balancer().retry_pending());
+  EXPECT_EQ(balancer().ready_state(), ReadyState::kClosed);
+}
+
+TEST_F(BalancerTest, CloseInsideNotifyFailoverClosesTheNewConnection) {
+  MakeBalancer(2);
+  host_.set_close_on_failover(true);
+  balancer().Start();
+  const ConnectionId first = LastConnectionId();
+  OpenActive();
+  FailActive();
+
+  ASSERT_EQ(ConnectionCount(), 2u);
+  const ConnectionId second = LastConnectionId();
+  EXPECT_EQ(host_.closed(), (std::vector<ConnectionId>{first, second}));
+  EXPECT_TRUE(host_.open_ids().empty());
+  EXPECT_TRUE(host_.timers().empty());
+  EXPECT_EQ(balancer().ready_state(), ReadyState::kClosed);
+  EXPECT_EQ(host_.failover_notices().size(), 1u);
+
+  const std::size_t log_size = host_.log().size();
+  balancer().OnOpen(second);
+  balancer().OnError(second, false);
+  EXPECT_EQ(host_.log().size(), log_size);
+}
+
+TEST_F(BalancerTest, CloseInsideNotifyFailoverFromTheRetryTimer) {
+  MakeBalancer(2);
+  balancer().Start();
+  FailActive();
+  FailActive();  // all down, retry at 1000
+  ASSERT_TRUE(balancer().retry_pending());
+  host_.set_close_on_failover(true);
+  host_.Advance(1000);
+
+  EXPECT_EQ(ConnectionCount(), 3u);
+  EXPECT_EQ(host_.failover_notices().size(), 2u);
+  EXPECT_TRUE(host_.open_ids().empty());
+  EXPECT_TRUE(host_.timers().empty());
+  EXPECT_FALSE(balancer().retry_pending());
+  EXPECT_EQ(balancer().ready_state(), ReadyState::kClosed);
+  host_.Advance(60000);
+  EXPECT_EQ(ConnectionCount(), 3u);
+}
+
+TEST_F(BalancerTest, CloseInsideNotifyOpen) {
+  MakeBalancer(2);
+  host_.set_close_on_open(true);
+  balancer().Start();
+  OpenActive();
+  EXPECT_TRUE(host_.open_ids().empty());
+  EXPECT_EQ(balancer().ready_state(), ReadyState::kClosed);
+  EXPECT_EQ(Message("1"), kDropEvent);
+}
+
+// ---------------------------------------------------------------------------
+// Counters
+
+TEST_F(BalancerTest, CountersTrackEveryEndpoint) {
+  // a: open, ids 1 2, network failure -> b: open, replay 2, id 3, http
+  // failure -> all down; retry a at 1000: http failure -> b at 1250.
+  MakeBalancer(2);
+  balancer().Start();
+  const std::size_t a = LastEndpoint();
+  OpenActive();
+  Message("1");
+  Message("2");
+  FailActive(false);
+  const std::size_t b = LastEndpoint();
+  OpenActive();
+  Message("2");
+  Message("3");
+  FailActive(true);
+  host_.Advance(1000);
+  ASSERT_EQ(LastEndpoint(), a);
+  FailActive(true);
+  host_.Advance(250);
+  ASSERT_EQ(LastEndpoint(), b);
+
+  const EndpointCounters& ca = EndpointAt(a).counters;
+  EXPECT_EQ(ca.connects, 2u);
+  EXPECT_EQ(ca.opens, 1u);
+  EXPECT_EQ(ca.failures, 2u);
+  EXPECT_EQ(ca.failures_by_reason[kNetwork], 1u);
+  EXPECT_EQ(ca.failures_by_reason[kHttp], 1u);
+  EXPECT_EQ(ca.messages, 2u);
+  EXPECT_EQ(ca.duplicates, 0u);
+  EXPECT_EQ(ca.last_error, FailureReason::kHttp);
+
+  const EndpointCounters& cb = EndpointAt(b).counters;
+  EXPECT_EQ(cb.connects, 2u);
+  EXPECT_EQ(cb.opens, 1u);
+  EXPECT_EQ(cb.failures, 1u);
+  EXPECT_EQ(cb.failures_by_reason[kNetwork], 0u);
+  EXPECT_EQ(cb.failures_by_reason[kHttp], 1u);
+  EXPECT_EQ(cb.messages, 1u);
+  EXPECT_EQ(cb.duplicates, 1u);
+  EXPECT_EQ(cb.last_error, FailureReason::kHttp);
+
+  for (const Endpoint& endpoint : balancer().endpoints()) {
+    const auto& by_reason = endpoint.counters.failures_by_reason;
+    EXPECT_EQ(by_reason[0] + by_reason[1] + by_reason[2] + by_reason[3] +
+                  by_reason[4],
+              endpoint.counters.failures);
+  }
+}
+
+TEST_F(BalancerTest, CountersStartAtZero) {
+  MakeBalancer(2);
+  for (const Endpoint& endpoint : balancer().endpoints()) {
+    EXPECT_EQ(endpoint.counters.connects, 0u);
+    EXPECT_EQ(endpoint.counters.failures, 0u);
+    EXPECT_EQ(endpoint.counters.last_error, FailureReason::kNone);
+    EXPECT_EQ(endpoint.state, EndpointState::kIdle);
+  }
+  EXPECT_EQ(balancer().policy_name(), "round-robin");
+}
+
+}  // namespace
+}  // namespace test
+}  // namespace sse_balancer
