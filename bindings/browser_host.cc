@@ -14,11 +14,15 @@ namespace {
 constexpr const char* kBuiltinTypes[] = {"open", "error", "message"};
 }  // namespace
 
-BrowserHost::BrowserHost(val bridge, bool with_credentials)
+BrowserHost::BrowserHost(val bridge, bool with_credentials,
+                         bool has_url_provider)
     : bridge_(std::move(bridge)),
       event_source_class_(val::global("EventSource")),
       on_timer_(bridge_["onTimer"]),
-      with_credentials_(with_credentials) {}
+      with_credentials_(with_credentials),
+      has_url_provider_(has_url_provider) {
+  for (const char* type : kBuiltinTypes) known_types_.insert(type);
+}
 
 BrowserHost::~BrowserHost() {
   for (auto& [id, connection] : connections_) {
@@ -29,7 +33,30 @@ BrowserHost::~BrowserHost() {
   }
 }
 
-void BrowserHost::OpenConnection(ConnectionId id, const std::string& url) {
+void BrowserHost::OpenConnection(ConnectionId id, std::size_t endpoint,
+                                 const std::string& url) {
+  if (has_url_provider_) {
+    awaiting_url_.insert(id);
+    bridge_.call<void>("resolveUrl", id, static_cast<int>(endpoint), url);
+    return;
+  }
+  CreateSource(id, url);
+}
+
+bool BrowserHost::CompleteOpen(ConnectionId id, const std::string& url) {
+  if (awaiting_url_.erase(id) == 0) return false;
+  CreateSource(id, url);
+  return true;
+}
+
+bool BrowserHost::IsAlive(ConnectionId id) const {
+  if (awaiting_url_.count(id) != 0) return true;
+  auto it = connections_.find(id);
+  if (it == connections_.end()) return false;
+  return it->second.source["readyState"].as<int>() != 2;  // CLOSED
+}
+
+void BrowserHost::CreateSource(ConnectionId id, const std::string& url) {
   val init = val::object();
   init.set("withCredentials", with_credentials_);
   val source = event_source_class_.new_(url, init);
@@ -44,6 +71,7 @@ void BrowserHost::OpenConnection(ConnectionId id, const std::string& url) {
 }
 
 void BrowserHost::CloseConnection(ConnectionId id) {
+  awaiting_url_.erase(id);
   auto it = connections_.find(id);
   if (it == connections_.end()) return;
   it->second.source.call<void>("close");
@@ -83,10 +111,7 @@ void BrowserHost::NotifyFailover(std::optional<std::size_t> from,
 }
 
 void BrowserHost::Listen(const std::string& type) {
-  if (std::find(types_.begin(), types_.end(), type) != types_.end()) return;
-  for (const char* builtin : kBuiltinTypes) {
-    if (type == builtin) return;
-  }
+  if (!known_types_.insert(type).second) return;
   types_.push_back(type);
   for (auto& [id, connection] : connections_) {
     connection.source.call<void>("addEventListener", type, connection.listener);

@@ -6,6 +6,7 @@
 
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "host.h"
@@ -16,14 +17,18 @@ namespace sse_balancer::bindings {
 /// web/index.js that supplies the JS functions C++ cannot create itself:
 ///   listenerFor(connectionId) -> function(event)
 ///   onTimer(timerId)
+///   resolveUrl(connectionId, endpoint, url)   (only with a urlProvider;
+///       answers later through WasmBalancer.onUrlResolved / onUrlFailed)
 ///   notifyOpen(endpoint), notifyError(endpoint, reason),
 ///   notifyFailover(from /* -1: none */, to, reason)
 class BrowserHost final : public Host {
  public:
-  BrowserHost(emscripten::val bridge, bool with_credentials);
+  BrowserHost(emscripten::val bridge, bool with_credentials,
+              bool has_url_provider);
   ~BrowserHost() override;
 
-  void OpenConnection(ConnectionId id, const std::string& url) override;
+  void OpenConnection(ConnectionId id, std::size_t endpoint,
+                      const std::string& url) override;
   void CloseConnection(ConnectionId id) override;
   void StartTimer(TimerId id, double delay_ms) override;
   void CancelTimer(TimerId id) override;
@@ -37,8 +42,19 @@ class BrowserHost final : public Host {
   void Listen(const std::string& type);
   /// The timer fired; forget its handle.
   void TimerFired(TimerId id) { timers_.erase(id); }
+  /// The URL provider answered for `id`: open the EventSource now, unless
+  /// the connection was closed meanwhile. Returns false if it was.
+  bool CompleteOpen(ConnectionId id, const std::string& url);
+  /// The URL provider failed for `id`. Returns false if `id` was closed
+  /// meanwhile (nothing to report).
+  bool AbandonOpen(ConnectionId id) { return awaiting_url_.erase(id) != 0; }
+  /// Whether connection `id` still looks usable (its EventSource is not
+  /// CLOSED, or it is waiting for its URL).
+  bool IsAlive(ConnectionId id) const;
 
-  std::size_t open_connections() const { return connections_.size(); }
+  std::size_t open_connections() const {
+    return connections_.size() + awaiting_url_.size();
+  }
   std::size_t pending_timers() const { return timers_.size(); }
 
  private:
@@ -47,11 +63,16 @@ class BrowserHost final : public Host {
     emscripten::val listener;
   };
 
+  void CreateSource(ConnectionId id, const std::string& url);
+
   emscripten::val bridge_;
   emscripten::val event_source_class_;
   emscripten::val on_timer_;
   bool with_credentials_;
+  bool has_url_provider_;
   std::vector<std::string> types_;
+  std::unordered_set<std::string> known_types_;
+  std::unordered_set<ConnectionId> awaiting_url_;
   std::unordered_map<ConnectionId, Connection> connections_;
   std::unordered_map<TimerId, emscripten::val> timers_;
 };

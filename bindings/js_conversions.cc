@@ -24,6 +24,16 @@ BalancerOptions OptionsFromJs(const val& options) {
   backoff.jitter = options["jitter"].as<double>();
   backoff.min_ms = options["minRetryMs"].as<double>();
   backoff.reset_after_ms = options["resetBackoffAfterMs"].as<double>();
+  EjectionOptions& ejection = out.ejection;
+  ejection.after_failures = options["ejectAfterFailures"].as<int>();
+  ejection.base_ms = options["ejectionMs"].as<double>();
+  ejection.max_ms = options["maxEjectionMs"].as<double>();
+  ejection.max_percent = options["maxEjectedPercent"].as<double>();
+  out.watchdog.heartbeat_timeout_ms =
+      options["heartbeatTimeoutMs"].as<double>();
+  out.watchdog.connect_timeout_ms = options["connectTimeoutMs"].as<double>();
+  out.max_connects_per_minute =
+      static_cast<std::size_t>(options["maxConnectsPerMinute"].as<double>());
   out.last_event_id_param = options["lastEventIdParam"].as<std::string>();
   out.dedup_window =
       static_cast<std::size_t>(options["dedupWindow"].as<double>());
@@ -42,6 +52,9 @@ val EndpointToJs(const Endpoint& endpoint, double now_ms) {
   out.set("failures", static_cast<double>(counters.failures));
   out.set("messages", static_cast<double>(counters.messages));
   out.set("duplicates", static_cast<double>(counters.duplicates));
+  out.set("ejections", static_cast<double>(counters.ejections));
+  out.set("consecutiveFailures", endpoint.consecutive_failures);
+  out.set("probation", endpoint.probation);
   out.set("lastError", counters.last_error == FailureReason::kNone
                            ? val::null()
                            : val(std::string(ToString(counters.last_error))));
@@ -51,14 +64,17 @@ val EndpointToJs(const Endpoint& endpoint, double now_ms) {
                   static_cast<double>(counters.failures_by_reason[r]));
   }
   out.set("failuresByReason", by_reason);
-  out.set("retryInMs",
-          endpoint.state == EndpointState::kCoolingDown
-              ? std::max(0.0, std::ceil(endpoint.cooldown_until_ms - now_ms))
-              : 0.0);
+  double until = 0;
+  if (endpoint.state == EndpointState::kCoolingDown) {
+    until = endpoint.cooldown_until_ms;
+  } else if (endpoint.state == EndpointState::kEjected) {
+    until = std::max(endpoint.cooldown_until_ms, endpoint.ejected_until_ms);
+  }
+  out.set("retryInMs", std::max(0.0, std::ceil(until - now_ms)));
   return out;
 }
 
-val StatsToJs(const Balancer& balancer, double now_ms) {
+val StatsToJs(Balancer& balancer, double now_ms) {
   val out = val::object();
   out.set("readyState", static_cast<int>(balancer.ready_state()));
   out.set("policy", std::string(balancer.policy_name()));
@@ -66,6 +82,12 @@ val StatsToJs(const Balancer& balancer, double now_ms) {
   out.set("activeEndpoint",
           active ? val(static_cast<int>(*active)) : val::null());
   out.set("lastEventId", balancer.last_event_id());
+  out.set("offline", balancer.offline());
+  out.set("idResets", static_cast<double>(balancer.id_resets()));
+  val budget = val::object();
+  budget.set("used", static_cast<double>(balancer.budget_used()));
+  budget.set("limit", static_cast<double>(balancer.budget_limit()));
+  out.set("connectsLastMinute", budget);
   val endpoints = val::array();
   for (const Endpoint& endpoint : balancer.endpoints()) {
     endpoints.call<void>("push", EndpointToJs(endpoint, now_ms));

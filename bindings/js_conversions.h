@@ -23,7 +23,7 @@ BalancerOptions OptionsFromJs(const emscripten::val& options);
 emscripten::val EndpointToJs(const Endpoint& endpoint, double now_ms);
 
 /// `{ readyState, policy, activeEndpoint, lastEventId, endpoints: [...] }`.
-emscripten::val StatsToJs(const Balancer& balancer, double now_ms);
+emscripten::val StatsToJs(Balancer& balancer, double now_ms);
 
 }  // namespace sse_balancer::bindings
 

@@ -1,5 +1,7 @@
 // The Embind surface. Internal: only web/index.js uses it.
 #include <emscripten/bind.h>
+#include <emscripten/emmalloc.h>
+#include <emscripten/heap.h>
 #include <emscripten/val.h>
 
 #include <string>
@@ -19,7 +21,8 @@ using emscripten::val;
 class WasmBalancer {
  public:
   WasmBalancer(val urls, val options, val bridge)
-      : host_(std::move(bridge), options["withCredentials"].as<bool>()),
+      : host_(std::move(bridge), options["withCredentials"].as<bool>(),
+              options["hasUrlProvider"].as<bool>()),
         balancer_(UrlsFromJs(urls), OptionsFromJs(options),
                   MakePolicy(options["policy"].as<std::string>()), host_) {}
 
@@ -27,7 +30,20 @@ class WasmBalancer {
   void Close() { balancer_.Close(); }
   void OnOpen(ConnectionId id) { balancer_.OnOpen(id); }
   void OnError(ConnectionId id, int ready_state) {
-    balancer_.OnError(id, ready_state == static_cast<int>(ReadyState::kClosed));
+    balancer_.OnError(id, ready_state == static_cast<int>(ReadyState::kClosed)
+                              ? FailureReason::kHttp
+                              : FailureReason::kNetwork);
+  }
+  void OnUrlResolved(ConnectionId id, const std::string& url) {
+    host_.CompleteOpen(id, url);
+  }
+  void OnUrlFailed(ConnectionId id) {
+    if (host_.AbandonOpen(id)) balancer_.OnError(id, FailureReason::kProvider);
+  }
+  void OnOnline() { balancer_.OnOnline(); }
+  void OnOffline() { balancer_.OnOffline(); }
+  void OnResume() {
+    balancer_.OnResume(host_.IsAlive(balancer_.active_connection()));
   }
   // The hot path: one call per event, small values only; the payload stays
   // in JS.
@@ -59,6 +75,13 @@ class WasmBalancer {
   Balancer balancer_;
 };
 
+double HeapInUseJs() {
+  return static_cast<double>(emmalloc_dynamic_heap_size() -
+                             emmalloc_free_dynamic_memory());
+}
+
+double HeapSizeJs() { return static_cast<double>(emscripten_get_heap_size()); }
+
 val PolicyNamesJs() {
   val names = val::array();
   for (const std::string& name : PolicyNames()) {
@@ -78,6 +101,11 @@ EMSCRIPTEN_BINDINGS(sse_balancer) {
       .function("onError", &WasmBalancer::OnError)
       .function("onMessage", &WasmBalancer::OnMessage)
       .function("onTimer", &WasmBalancer::OnTimer)
+      .function("onUrlResolved", &WasmBalancer::OnUrlResolved)
+      .function("onUrlFailed", &WasmBalancer::OnUrlFailed)
+      .function("onOnline", &WasmBalancer::OnOnline)
+      .function("onOffline", &WasmBalancer::OnOffline)
+      .function("onResume", &WasmBalancer::OnResume)
       .function("listen", &WasmBalancer::Listen)
       .function("readyState", &WasmBalancer::ReadyStateValue)
       .function("activeEndpoint", &WasmBalancer::ActiveEndpoint)
@@ -86,6 +114,8 @@ EMSCRIPTEN_BINDINGS(sse_balancer) {
       .function("openConnections", &WasmBalancer::OpenConnections)
       .function("pendingTimers", &WasmBalancer::PendingTimers);
   emscripten::function("policyNames", &PolicyNamesJs);
+  emscripten::function("heapInUse", &HeapInUseJs);
+  emscripten::function("heapSize", &HeapSizeJs);
 }
 
 }  // namespace sse_balancer::bindings

@@ -19,6 +19,16 @@ cmake --preset native-asan >/dev/null
 cmake --build --preset native-asan -j2
 ctest --preset native-asan
 
+echo "== libFuzzer on the core under ASan/UBSan (bounded: FUZZ_SECONDS, default 60)"
+mkdir -p out
+if FUZZ_SECONDS="${FUZZ_SECONDS:-60}" bash scripts/fuzz.sh >out/fuzz.log 2>&1; then
+  grep -E "^stat::(number_of_executed_units|average_exec_per_sec)|^fuzz:" out/fuzz.log
+else
+  tail -60 out/fuzz.log
+  echo "fuzz: failed (full log: out/fuzz.log)"
+  exit 1
+fi
+
 echo "== Wasm build"
 bash scripts/build-wasm.sh
 

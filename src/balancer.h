@@ -3,6 +3,7 @@
 #define SSE_BALANCER_BALANCER_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,13 +15,41 @@
 #include "host.h"
 #include "policy.h"
 #include "recent_ids.h"
+#include "retry_budget.h"
 #include "rng.h"
 #include "types.h"
 
 namespace sse_balancer {
 
+/// Outlier ejection, after Envoy: an endpoint that keeps failing is taken
+/// out for longer than its backoff, but never so many that too few remain.
+struct EjectionOptions {
+  /// Consecutive failures that eject an endpoint; 0 disables ejection.
+  int after_failures = 5;
+  /// Ejection time is base_ms x (times ejected), capped, jittered +/-25 %
+  /// (scaled by BackoffOptions::jitter).
+  double base_ms = 30000;
+  double max_ms = 300000;
+  /// At most this share of the endpoints is ejected at once.
+  double max_percent = 50;
+};
+
+/// Detecting streams that are dead but look alive.
+struct WatchdogOptions {
+  /// An open stream with no event of any type for this long has stalled;
+  /// 0 turns the check off.
+  double heartbeat_timeout_ms = 0;
+  /// A connection that has not opened after this long has stalled; 0 = off.
+  double connect_timeout_ms = 10000;
+};
+
 struct BalancerOptions {
   BackoffOptions backoff;
+  EjectionOptions ejection;
+  WatchdogOptions watchdog;
+  /// Connection attempts allowed per sliding minute, across all endpoints;
+  /// 0 = unlimited.
+  std::size_t max_connects_per_minute = 60;
   /// Query parameter that carries the last delivered id to a new connection;
   /// empty disables it.
   std::string last_event_id_param = "lastEventId";
@@ -33,16 +62,20 @@ struct BalancerOptions {
   std::string initial_last_event_id;
 };
 
-/// What OnMessage decided about an event.
+/// Ids longer than this are delivered but not carried in the URL (URL
+/// length limits would turn every reconnect into an HTTP failure).
+inline constexpr std::size_t kMaxCarriedIdBytes = 1024;
+
+/// What OnMessage returns for an event that must not be delivered.
 inline constexpr int kDropEvent = -1;
 
 /// Keeps exactly one stream open across a list of endpoints. The Host is
 /// told what to open and close; it reports back through the On* calls.
 ///
 /// Invariants: at most one connection is open; a connection that failed is
-/// closed before another is opened; an event id is delivered at most once
-/// within the dedup window; after Close() nothing is open and no timer is
-/// pending.
+/// closed before another is opened; within one id epoch an event id is
+/// delivered at most once (within the dedup window); after Close() nothing
+/// is open and no timer is pending.
 class Balancer {
  public:
   /// `urls` must be non-empty and `policy` non-null (the bindings validate
@@ -58,9 +91,11 @@ class Balancer {
   void Close();
 
   void OnOpen(ConnectionId id);
-  /// `browser_gave_up`: the EventSource was CLOSED at its error (HTTP
-  /// failure) rather than CONNECTING (network drop, it would retry).
-  void OnError(ConnectionId id, bool browser_gave_up);
+  /// The connection failed. `hint` is what the host can tell: kNetwork (the
+  /// browser would retry: EventSource CONNECTING), kHttp (the browser gave
+  /// up: CLOSED) or kProvider (no URL could be made). A kNetwork error of a
+  /// stream that had opened is reported as kClosed.
+  void OnError(ConnectionId id, FailureReason hint);
   /// Decides one event. `last_event_id` is the event's lastEventId as the
   /// browser reports it (it persists across events that carry no id field).
   /// Returns the index of the endpoint it came through when the event must be
@@ -68,21 +103,51 @@ class Balancer {
   int OnMessage(ConnectionId id, std::string_view last_event_id);
   void OnTimer(TimerId id);
 
+  /// The browser went offline: attempts pause (a slow probe continues in
+  /// case the signal is wrong); an open stream is left alone.
+  void OnOffline();
+  /// Back online: when no stream is open, cool-downs are forgotten and a
+  /// connection is attempted at once (within the retry budget).
+  void OnOnline();
+  /// The page became visible or was restored from the back/forward cache.
+  /// `active_alive`: whether the active connection still looks usable to the
+  /// host. A dead or stalled stream fails over; while waiting to retry,
+  /// cool-downs (not ejections) are forgotten and an attempt is made now.
+  void OnResume(bool active_alive);
+
   ReadyState ready_state() const { return ready_state_; }
   /// The endpoint streaming or being connected to, if any.
   std::optional<std::size_t> active_endpoint() const { return active_; }
+  /// The connection streaming or being connected, or 0.
+  ConnectionId active_connection() const { return active_connection_; }
   const std::vector<Endpoint>& endpoints() const { return endpoints_; }
   const std::string& last_event_id() const { return last_event_id_; }
   std::string_view policy_name() const { return policy_->name(); }
-  /// True while a retry timer is pending (for tests and stats).
-  bool retry_pending() const { return pending_timer_ != 0; }
+  /// True while a retry timer is pending.
+  bool retry_pending() const { return retry_timer_ != 0; }
+  /// True while the stall watchdog timer is pending.
+  bool watchdog_pending() const { return watchdog_timer_ != 0; }
+  bool offline() const { return offline_; }
+  /// How often the server's numeric ids went backwards (a restarted log):
+  /// each time the dedup memory starts afresh.
+  std::uint64_t id_resets() const { return id_resets_; }
+  std::size_t budget_used() { return budget_.used(host_.NowMs()); }
+  std::size_t budget_limit() const { return budget_.limit(); }
 
  private:
-  void ConnectNext(FailureReason reason);
+  void Fail(FailureReason reason);
+  void ConnectNext(FailureReason reason, bool probe = false);
   void Connect(std::size_t index, FailureReason reason);
   void ScheduleRetry();
+  void ScheduleRetryAt(double at_ms);
+  void CancelRetry();
+  void ArmWatchdog(double delay_ms);
+  void CancelWatchdog();
   void RecordFailure(std::size_t index, FailureReason reason);
-  std::vector<std::size_t> EligibleNow();
+  bool MayEject(std::size_t index, double now_ms) const;
+  /// Endpoints that may be picked now. With `panic`, ejections are ignored
+  /// (only the ordinary backoff counts): used when nothing else is left.
+  std::vector<std::size_t> Eligible(bool panic);
   std::string ConnectionUrl(const Endpoint& endpoint) const;
 
   std::vector<Endpoint> endpoints_;
@@ -90,18 +155,22 @@ class Balancer {
   std::unique_ptr<Policy> policy_;
   Host& host_;
   Rng rng_;
+  RetryBudget budget_;
 
   ReadyState ready_state_ = ReadyState::kConnecting;
   bool started_ = false;
   bool closed_ = false;
+  bool offline_ = false;
   ConnectionId next_connection_ = 0;
   ConnectionId active_connection_ = 0;  // 0: none
   std::optional<std::size_t> active_;
   /// The endpoint that was active last, for failover's `from`.
   std::optional<std::size_t> previous_;
   TimerId next_timer_ = 0;
-  TimerId pending_timer_ = 0;  // 0: none
+  TimerId retry_timer_ = 0;     // 0: none
+  TimerId watchdog_timer_ = 0;  // 0: none
   double last_attempt_ms_ = -1e300;
+  double last_activity_ms_ = 0;
   /// Every endpoint has been found down since the last successful open.
   bool all_down_ = false;
   FailureReason last_reason_ = FailureReason::kNone;
@@ -110,6 +179,11 @@ class Balancer {
   /// lastEventId the active connection reported with its previous event;
   /// an event reporting the same value carried no id of its own.
   std::string connection_last_id_;
+  /// The numeric id before the next one on this connection: the resume id
+  /// at first, then the connection's previous numeric id.
+  std::optional<std::uint64_t> numeric_before_;
+  bool first_id_ = true;
+  std::uint64_t id_resets_ = 0;
   RecentIds recent_ids_;
 };
 

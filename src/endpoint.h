@@ -16,6 +16,7 @@ struct EndpointCounters {
   std::uint64_t failures = 0;    ///< attempts or streams that failed
   std::uint64_t messages = 0;    ///< events delivered to the page
   std::uint64_t duplicates = 0;  ///< events dropped as already delivered
+  std::uint64_t ejections = 0;   ///< times it was ejected
   std::array<std::uint64_t, kFailureReasonCount> failures_by_reason{};
   FailureReason last_error = FailureReason::kNone;
 };
@@ -27,8 +28,15 @@ struct Endpoint {
   /// Consecutive failures since the endpoint last streamed healthily; the
   /// exponent of its next backoff.
   int backoff_attempt = 0;
-  /// While kCoolingDown: the Host clock time at which it becomes eligible.
+  /// Failures since it last streamed healthily (resetBackoffAfterMs).
+  int consecutive_failures = 0;
+  /// While kCoolingDown (and kEjected): the end of its backoff.
   double cooldown_until_ms = 0;
+  /// While kEjected: the end of its ejection.
+  double ejected_until_ms = 0;
+  /// Back from an ejection and not yet healthy again: preferred last, and
+  /// its next failure ejects it again at once.
+  bool probation = false;
   /// While kOpen: when the stream opened.
   double opened_at_ms = 0;
 };

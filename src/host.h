@@ -20,9 +20,11 @@ class Host {
  public:
   virtual ~Host() = default;
 
-  /// Opens a stream to `url`. Its outcome comes back through
-  /// Balancer::OnOpen / OnError / OnMessage with the same `id`.
-  virtual void OpenConnection(ConnectionId id, const std::string& url) = 0;
+  /// Opens a stream to `url` (endpoint `endpoint`'s URL with the resume id
+  /// added). Its outcome comes back through Balancer::OnOpen / OnError /
+  /// OnMessage with the same `id`.
+  virtual void OpenConnection(ConnectionId id, std::size_t endpoint,
+                              const std::string& url) = 0;
   /// Closes a stream opened with OpenConnection. No callback for `id` may be
   /// delivered afterwards (stale ones are ignored by the Balancer anyway).
   virtual void CloseConnection(ConnectionId id) = 0;

@@ -3,14 +3,16 @@
 #define SSE_BALANCER_RECENT_IDS_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <deque>
-#include <string>
 #include <string_view>
 #include <unordered_set>
 
 namespace sse_balancer {
 
-/// Remembers the last `capacity` distinct ids; the oldest is forgotten first.
+/// Remembers the last `capacity` distinct ids (as 64-bit hashes, so a
+/// hostile server sending megabyte ids cannot grow it); the oldest is
+/// forgotten first.
 class RecentIds {
  public:
   explicit RecentIds(std::size_t capacity) : capacity_(capacity) {}
@@ -18,12 +20,13 @@ class RecentIds {
   bool Contains(std::string_view id) const;
   /// Adds `id` (no-op if present or capacity is 0).
   void Insert(std::string_view id);
+  void Clear();
   std::size_t size() const { return order_.size(); }
 
  private:
   std::size_t capacity_;
-  std::deque<std::string> order_;
-  std::unordered_set<std::string> ids_;
+  std::deque<std::uint64_t> order_;
+  std::unordered_set<std::uint64_t> ids_;
 };
 
 }  // namespace sse_balancer

@@ -14,6 +14,8 @@ std::string_view ToString(FailureReason reason) {
       return "stall";
     case FailureReason::kClosed:
       return "closed";
+    case FailureReason::kProvider:
+      return "provider";
   }
   return "";
 }
@@ -28,6 +30,8 @@ std::string_view ToString(EndpointState state) {
       return "open";
     case EndpointState::kCoolingDown:
       return "cooling-down";
+    case EndpointState::kEjected:
+      return "ejected";
   }
   return "";
 }

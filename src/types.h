@@ -31,10 +31,13 @@ enum class FailureReason : int {
   kHttp = 2,
   /// No event arrived within the heartbeat timeout.
   kStall = 3,
-  /// The server ended the stream cleanly.
+  /// A stream that had opened ended: the server closed it or the connection
+  /// dropped (EventSource reports both the same way).
   kClosed = 4,
+  /// The page's urlProvider threw, rejected or returned no usable URL.
+  kProvider = 5,
 };
-inline constexpr int kFailureReasonCount = 5;
+inline constexpr int kFailureReasonCount = 6;
 
 /// The lifecycle of one endpoint as the balancer sees it.
 enum class EndpointState : int {
@@ -42,6 +45,7 @@ enum class EndpointState : int {
   kConnecting = 1,   ///< connection requested, not yet open
   kOpen = 2,         ///< streaming (the active endpoint)
   kCoolingDown = 3,  ///< failed recently; ineligible until its backoff ends
+  kEjected = 4,      ///< failed repeatedly; out for a longer ejection time
 };
 
 std::string_view ToString(FailureReason reason);

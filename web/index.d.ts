@@ -9,13 +9,23 @@ export type FailureReason =
   | 'http'
   /** No event arrived within the heartbeat timeout. */
   | 'stall'
-  /** The server ended the stream. */
-  | 'closed';
+  /** A stream that had opened ended (server closed it or the connection dropped). */
+  | 'closed'
+  /** The `urlProvider` threw, rejected or returned no http(s) URL. */
+  | 'provider';
 
 /** A built-in selection policy. */
 export type PolicyName = 'round-robin' | 'random';
 
-export type EndpointState = 'idle' | 'connecting' | 'open' | 'cooling-down';
+export type EndpointState = 'idle' | 'connecting' | 'open' | 'cooling-down' | 'ejected';
+
+/** What a `urlProvider` is told about the connection it makes a URL for. */
+export interface UrlProviderInfo {
+  /** The endpoint as configured (resolved against the document). */
+  readonly endpoint: string;
+  /** The last event id delivered ('' if none); already in the URL passed. */
+  readonly lastEventId: string;
+}
 
 export interface BalancedEventSourceOptions {
   /**
@@ -57,6 +67,36 @@ export interface BalancedEventSourceOptions {
   resetBackoffAfterMs?: number;
   /** How many recent event ids are remembered to drop replays. @default 1024 */
   dedupWindow?: number;
+  /**
+   * Stall watchdog: an open stream that delivers no event of any type for
+   * this long counts as failed (reason `'stall'`). SSE comments (`: ping`)
+   * are invisible to JavaScript, so the server must send a named event
+   * (`heartbeatEvent`) or data more often than this. 0 turns it off.
+   * @default 0
+   */
+  heartbeatTimeoutMs?: number;
+  /** The named event type the server sends as a heartbeat. @default 'heartbeat' */
+  heartbeatEvent?: string;
+  /** A connection that has not opened after this long counts as stalled. 0 = off. @default 10000 */
+  connectTimeoutMs?: number;
+  /** Consecutive failures after which an endpoint is ejected; 0 = never. @default 5 */
+  ejectAfterFailures?: number;
+  /** Ejection time per ejection so far (30 s, 60 s, 90 s …), jittered ±25 %. @default 30000 */
+  ejectionMs?: number;
+  /** Cap of the ejection time. @default 300000 */
+  maxEjectionMs?: number;
+  /** Never eject more than this share of the endpoints at once. @default 50 */
+  maxEjectedPercent?: number;
+  /** Cap on connection attempts per sliding minute across all endpoints; 0 = none. @default 60 */
+  maxConnectsPerMinute?: number;
+  /**
+   * Called for every new connection with the URL the balancer would open
+   * (resume id included); returns the URL to open instead, e.g. with a fresh
+   * token. May be async. Throwing, rejecting or returning a non-http(s) URL
+   * fails that endpoint with reason `'provider'`.
+   * @default null
+   */
+  urlProvider?: ((url: string, info: UrlProviderInfo) => string | URL | Promise<string | URL>) | null;
 }
 
 /** One endpoint's state and counters, from `stats()`. */
@@ -73,6 +113,12 @@ export interface EndpointStats {
   readonly messages: number;
   /** Replayed events dropped because their id was already delivered. */
   readonly duplicates: number;
+  /** Times it was ejected. */
+  readonly ejections: number;
+  /** Failures since it last streamed healthily. */
+  readonly consecutiveFailures: number;
+  /** Back from an ejection and not yet trusted: tried last, re-ejected on its next failure. */
+  readonly probation: boolean;
   readonly lastError: FailureReason | null;
   readonly failuresByReason: Readonly<Record<FailureReason, number>>;
   /** While cooling down: ms until it is eligible again; otherwise 0. */
@@ -86,6 +132,12 @@ export interface BalancerStats {
   readonly activeEndpoint: number | null;
   /** The last event id delivered (carried to the next connection). */
   readonly lastEventId: string;
+  /** The browser reported offline: attempts are paused. */
+  readonly offline: boolean;
+  /** Times the server's numeric ids went backwards (a restarted log) and dedup started afresh. */
+  readonly idResets: number;
+  /** Connection attempts in the last minute, and the cap (`maxConnectsPerMinute`). */
+  readonly connectsLastMinute: { readonly used: number; readonly limit: number };
   readonly endpoints: readonly EndpointStats[];
 }
 
@@ -110,6 +162,8 @@ export interface BalancedErrorEvent extends Event {
   readonly reason: FailureReason;
   /** The endpoint that failed. */
   readonly endpoint: string;
+  /** With reason `'provider'`: what the urlProvider threw or rejected with. */
+  readonly cause?: unknown;
 }
 
 export interface BalancedEventSourceEventMap {
@@ -198,3 +252,9 @@ export declare const defaults: Readonly<Required<Omit<BalancedEventSourceOptions
 };
 /** The policy names this build knows. */
 export declare const policies: readonly PolicyName[];
+/** Figures for leak checks (not a stable API). */
+export declare function diagnostics(): {
+  readonly emvalHandles: number;
+  readonly wasmHeapInUse: number;
+  readonly wasmHeapSize: number;
+};

@@ -31,7 +31,31 @@ const OPTIONS = Object.freeze({
   minRetryMs: { default: 250, check: checkNumber(10, 3.6e6) },
   resetBackoffAfterMs: { default: 60000, check: checkNumber(0, 8.64e7) },
   dedupWindow: { default: 1024, check: checkInteger(0, 1e6) },
+  heartbeatTimeoutMs: { default: 0, check: checkTimeout },
+  heartbeatEvent: { default: 'heartbeat', check: checkEventType },
+  connectTimeoutMs: { default: 10000, check: checkTimeout },
+  ejectAfterFailures: { default: 5, check: checkInteger(0, 1000) },
+  ejectionMs: { default: 30000, check: checkNumber(1, 8.64e7) },
+  maxEjectionMs: { default: 300000, check: checkNumber(1, 8.64e7) },
+  maxEjectedPercent: { default: 50, check: checkNumber(0, 100) },
+  maxConnectsPerMinute: { default: 60, check: checkInteger(0, 1e6) },
+  urlProvider: { default: null, check: checkUrlProvider },
 });
+
+/** Browser signals that say the network or the page came back. */
+const LIFECYCLE = [
+  [() => globalThis, 'online', (core) => core.onOnline()],
+  [() => globalThis, 'offline', (core) => core.onOffline()],
+  // Restored from the back/forward cache: its streams may be long dead.
+  [() => globalThis, 'pageshow', (core, event) => event.persisted && core.onResume()],
+  // Visible again: hidden tabs throttle timers, so check rather than wait.
+  // Hiding does nothing: a healthy stream is never torn down.
+  [
+    () => globalThis.document,
+    'visibilitychange',
+    (core) => globalThis.document.visibilityState === 'visible' && core.onResume(),
+  ],
+];
 
 /** Event types the balancer dispatches itself; never forwarded as SSE types. */
 const OWN_TYPES = new Set(['open', 'error', 'message', 'failover']);
@@ -42,6 +66,18 @@ export const defaults = Object.freeze(
 
 /** The policy names this build of the core knows. */
 export const policies = POLICIES;
+
+/**
+ * Figures for leak checks: live Embind handles, bytes malloc'd in the Wasm
+ * heap, and the Wasm heap's size. Not part of the stable API.
+ */
+export function diagnostics() {
+  return {
+    emvalHandles: core.count_emval_handles(),
+    wasmHeapInUse: core.heapInUse(),
+    wasmHeapSize: core.heapSize(),
+  };
+}
 
 /**
  * An EventSource that streams from one of several endpoints and moves to
@@ -59,6 +95,9 @@ export class BalancedEventSource extends EventTarget {
   #closed = false;
   #finalStats = null;
   #lastUrl;
+  #urlProvider;
+  #providerErrors = new Map();
+  #lifecycle = [];
 
   constructor(urls, options = undefined) {
     super();
@@ -67,6 +106,7 @@ export class BalancedEventSource extends EventTarget {
     this.#urls = endpoints;
     this.#lastUrl = endpoints[0];
     this.#withCredentials = config.withCredentials;
+    this.#urlProvider = config.urlProvider;
     const bridge = {
       listenerFor: (connectionId) => (event) => this.#onSourceEvent(connectionId, event),
       onTimer: (timerId) => this.#guard(() => this.#core.onTimer(timerId)),
@@ -77,8 +117,10 @@ export class BalancedEventSource extends EventTarget {
       notifyError: (endpoint, reason) => {
         const event = new Event('error');
         defineReadOnly(event, { reason, endpoint: this.#urls[endpoint] });
+        if (reason === 'provider') defineReadOnly(event, { cause: this.#providerErrors.get(endpoint) });
         this.dispatchEvent(event);
       },
+      resolveUrl: (connectionId, endpoint, url) => this.#resolveUrl(connectionId, endpoint, url),
       notifyFailover: (from, to, reason) => {
         this.#lastUrl = this.#urls[to];
         const event = new Event('failover');
@@ -90,7 +132,18 @@ export class BalancedEventSource extends EventTarget {
         this.dispatchEvent(event);
       },
     };
-    this.#core = new core.WasmBalancer(endpoints, config, bridge);
+    const { urlProvider, ...coreOptions } = config;
+    coreOptions.hasUrlProvider = urlProvider !== null;
+    this.#core = new core.WasmBalancer(endpoints, coreOptions, bridge);
+    // The watchdog needs to see the server's named heartbeat events.
+    if (config.heartbeatTimeoutMs > 0) this.#core.listen(config.heartbeatEvent);
+    for (const [target, type, action] of LIFECYCLE) {
+      const node = target();
+      if (!node?.addEventListener) continue;
+      const listener = (event) => this.#guard(() => action(this.#core, event));
+      node.addEventListener(type, listener);
+      this.#lifecycle.push(() => node.removeEventListener(type, listener));
+    }
     this.#core.start();
   }
 
@@ -135,6 +188,9 @@ export class BalancedEventSource extends EventTarget {
     this.#finalStats = wasm.stats();
     this.#finalStats.readyState = CLOSED;
     this.#closed = true;
+    for (const remove of this.#lifecycle) remove();
+    this.#lifecycle = [];
+    this.#providerErrors.clear();
     // The core may be on the stack (close() called from a listener): free it
     // once the current call has returned.
     queueMicrotask(() => wasm.delete());
@@ -188,6 +244,31 @@ export class BalancedEventSource extends EventTarget {
       defineReadOnly(out, { endpoint: this.#urls[endpoint] });
       this.dispatchEvent(out);
     });
+  }
+
+  // Asks the page's urlProvider for the URL of one connection. Always
+  // answers asynchronously, so a throwing provider fails like a rejecting one.
+  #resolveUrl(connectionId, endpoint, url) {
+    Promise.resolve()
+      .then(() => this.#urlProvider(url, { endpoint: this.#urls[endpoint], lastEventId: this.#core.lastEventId() }))
+      .then((result) => {
+        if (typeof result !== 'string' && !(result instanceof URL)) {
+          throw new TypeError(`BalancedEventSource: urlProvider must return a URL string, got ${describe(result)}`);
+        }
+        const parsed = new URL(String(result), baseUrl());
+        if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+          throw new TypeError(`BalancedEventSource: urlProvider returned '${result}', not an http(s) URL`);
+        }
+        return parsed.href;
+      })
+      .then(
+        (href) => this.#guard(() => this.#core.onUrlResolved(connectionId, href)),
+        (error) =>
+          this.#guard(() => {
+            this.#providerErrors.set(endpoint, error);
+            this.#core.onUrlFailed(connectionId);
+          }),
+      );
   }
 
   // Listener exceptions are reported by dispatchEvent itself; this catches
@@ -251,7 +332,8 @@ function normalizeUrls(urls) {
         'SyntaxError',
       );
     }
-    out.push(parsed.href);
+    // The same endpoint twice would only get two cool-downs; keep the first.
+    if (!out.includes(parsed.href)) out.push(parsed.href);
   }
   if (out.length === 0) {
     throw new TypeError('BalancedEventSource: urls must contain at least one URL');
@@ -279,6 +361,9 @@ function normalizeOptions(options) {
   if (config.maxBackoffMs < config.initialBackoffMs) {
     throw new RangeError('BalancedEventSource: option maxBackoffMs must be >= initialBackoffMs');
   }
+  if (config.maxEjectionMs < config.ejectionMs) {
+    throw new RangeError('BalancedEventSource: option maxEjectionMs must be >= ejectionMs');
+  }
   if (config.seed === undefined) config.seed = randomSeed();
   // The core takes '' to mean "do not carry the id".
   if (config.lastEventIdParam === null) config.lastEventIdParam = '';
@@ -293,6 +378,23 @@ function checkPolicy(value, key) {
   if (typeof value !== 'string' || !POLICIES.includes(value)) {
     fail(key, `one of ${POLICIES.map((p) => `'${p}'`).join(', ')}`, value);
   }
+  return value;
+}
+
+function checkTimeout(value, key) {
+  if (value === 0) return 0;
+  return checkNumber(100, 8.64e7)(value, `${key} (0 to turn it off)`);
+}
+
+function checkEventType(value, key) {
+  if (typeof value !== 'string' || value === '' || /[\r\n]/.test(value)) {
+    fail(key, 'a non-empty event type without line breaks', value);
+  }
+  return value;
+}
+
+function checkUrlProvider(value, key) {
+  if (value !== null && typeof value !== 'function') fail(key, 'a function or null', value);
   return value;
 }
 

@@ -36,6 +36,8 @@ test('constants, readyState, url, withCredentials and defaults match EventSource
     [
       'policy', 'seed', 'withCredentials', 'lastEventIdParam', 'lastEventId', 'initialBackoffMs',
       'backoffMultiplier', 'maxBackoffMs', 'jitter', 'minRetryMs', 'resetBackoffAfterMs', 'dedupWindow',
+      'heartbeatTimeoutMs', 'heartbeatEvent', 'connectTimeoutMs', 'ejectAfterFailures', 'ejectionMs',
+      'maxEjectionMs', 'maxEjectedPercent', 'maxConnectsPerMinute', 'urlProvider',
     ].sort(),
   );
   expect(r.policies).toEqual(['round-robin', 'random']);

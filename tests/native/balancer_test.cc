@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <numeric>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
-#include "fake_host.h"
+#include "balancer_fixture.h"
 #include "types.h"
 
 namespace sse_balancer {
@@ -20,6 +22,8 @@ namespace {
 constexpr std::size_t kNetwork =
     static_cast<std::size_t>(FailureReason::kNetwork);
 constexpr std::size_t kHttp = static_cast<std::size_t>(FailureReason::kHttp);
+constexpr std::size_t kClosed =
+    static_cast<std::size_t>(FailureReason::kClosed);
 // Slack for comparing differences of fake times (sums of doubles).
 constexpr double kRounding = 1e-9;
 
@@ -122,29 +126,34 @@ TEST_F(BalancerTest, ReadyStateFollowsConnectingOpenConnectingOpen) {
   EXPECT_EQ(host_.open_notices().size(), 2u);
 }
 
-TEST_F(BalancerTest, NetworkErrorNotifiesErrorThenFailoverFromTo) {
+// The browser would retry (EventSource CONNECTING) a stream that had opened:
+// the server ended it or the connection dropped, reported as `closed`
+// (failure_reason_test.cc maps every hint).
+TEST_F(BalancerTest, DroppedStreamNotifiesErrorThenFailoverFromTo) {
   MakeBalancer(3);
   balancer().Start();
   const std::size_t from = LastEndpoint();
   OpenActive();
-  FailActive(/*browser_gave_up=*/false);
+  FailActive(FailureReason::kNetwork);
   const std::size_t to = LastEndpoint();
   EXPECT_NE(to, from);
 
   ASSERT_EQ(host_.error_notices().size(), 1u);
   EXPECT_EQ(host_.error_notices()[0].endpoint, from);
-  EXPECT_EQ(host_.error_notices()[0].reason, FailureReason::kNetwork);
+  EXPECT_EQ(host_.error_notices()[0].reason, FailureReason::kClosed);
   // The page's error listener already sees CONNECTING.
   EXPECT_EQ(host_.error_notices()[0].ready_state, ReadyState::kConnecting);
   ASSERT_EQ(host_.failover_notices().size(), 1u);
   EXPECT_EQ(host_.failover_notices()[0].ready_state, ReadyState::kConnecting);
   EXPECT_EQ(host_.failover_notices()[0].from, std::optional<std::size_t>(from));
   EXPECT_EQ(host_.failover_notices()[0].to, to);
-  EXPECT_EQ(host_.failover_notices()[0].reason, FailureReason::kNetwork);
-  EXPECT_LT(
-      LogIndex(host_, "notify-error " + std::to_string(from) + " network"),
-      LogIndex(host_, "notify-failover " + std::to_string(from) + "->" +
-                          std::to_string(to) + " network"));
+  EXPECT_EQ(host_.failover_notices()[0].reason, FailureReason::kClosed);
+  const int error_at =
+      LogIndex(host_, "notify-error " + std::to_string(from) + " closed");
+  ASSERT_GE(error_at, 0);
+  EXPECT_LT(error_at,
+            LogIndex(host_, "notify-failover " + std::to_string(from) + "->" +
+                                std::to_string(to) + " closed"));
   EXPECT_EQ(balancer().active_endpoint(), to);
 }
 
@@ -153,7 +162,7 @@ TEST_F(BalancerTest, BrowserGivingUpIsAnHttpFailure) {
   balancer().Start();
   const std::size_t from = LastEndpoint();
   OpenActive();
-  FailActive(/*browser_gave_up=*/true);
+  FailActive(FailureReason::kHttp);
 
   ASSERT_EQ(host_.error_notices().size(), 1u);
   EXPECT_EQ(host_.error_notices()[0].reason, FailureReason::kHttp);
@@ -182,9 +191,9 @@ TEST_F(BalancerTest, FailoverAfterARetryReportsTheLastFailure) {
   MakeBalancer(2);
   balancer().Start();
   const std::size_t a = LastEndpoint();
-  FailActive(false);
+  FailActive(FailureReason::kNetwork);
   const std::size_t b = LastEndpoint();
-  FailActive(true);
+  FailActive(FailureReason::kHttp);
   host_.Advance(1000);
   ASSERT_EQ(ConnectionCount(), 3u);
   EXPECT_EQ(LastEndpoint(), a);
@@ -345,7 +354,8 @@ class OutageTest : public BalancerTest {
     while (host_.now() < until_ms || !host_.open_ids().empty()) {
       ASSERT_LT(++steps, 200000) << "no progress at t=" << host_.now();
       if (!host_.open_ids().empty()) {
-        FailActive(/*browser_gave_up=*/steps % 2 == 0);
+        FailActive(steps % 2 == 0 ? FailureReason::kHttp
+                                  : FailureReason::kNetwork);
         continue;
       }
       ASSERT_EQ(balancer().ready_state(), ReadyState::kConnecting);
@@ -592,38 +602,43 @@ TEST_F(BalancerTest, InitialLastEventIdResumesTheFirstConnection) {
 // ---------------------------------------------------------------------------
 // Duplicates
 
+// Opaque (non-numeric) ids; numeric ids that go back below the resume id
+// mean a restarted log instead (event_id_test.cc).
 TEST_F(BalancerTest, ReplayedIdsAreDroppedAfterFailover) {
   MakeBalancer(2);
   balancer().Start();
   const std::size_t a = LastEndpoint();
   OpenActive();
-  EXPECT_EQ(Message("1"), static_cast<int>(a));
-  EXPECT_EQ(Message("2"), static_cast<int>(a));
-  EXPECT_EQ(Message("3"), static_cast<int>(a));
+  EXPECT_EQ(Message("e1"), static_cast<int>(a));
+  EXPECT_EQ(Message("e2"), static_cast<int>(a));
+  EXPECT_EQ(Message("e3"), static_cast<int>(a));
   FailActive();
   const std::size_t b = LastEndpoint();
   OpenActive();
   // The new server replays from an earlier point.
-  EXPECT_EQ(Message("2"), kDropEvent);
-  EXPECT_EQ(Message("3"), kDropEvent);
-  EXPECT_EQ(Message("4"), static_cast<int>(b));
-  EXPECT_EQ(Message("5"), static_cast<int>(b));
+  EXPECT_EQ(Message("e2"), kDropEvent);
+  EXPECT_EQ(Message("e3"), kDropEvent);
+  EXPECT_EQ(Message("e4"), static_cast<int>(b));
+  EXPECT_EQ(Message("e5"), static_cast<int>(b));
 
-  EXPECT_EQ(balancer().last_event_id(), "5");
+  EXPECT_EQ(balancer().last_event_id(), "e5");
+  EXPECT_EQ(balancer().id_resets(), 0u);
   EXPECT_EQ(EndpointAt(a).counters.messages, 3u);
   EXPECT_EQ(EndpointAt(a).counters.duplicates, 0u);
   EXPECT_EQ(EndpointAt(b).counters.messages, 2u);
   EXPECT_EQ(EndpointAt(b).counters.duplicates, 2u);
 }
 
+// Opaque ids; a numeric id going backwards is a restarted log instead.
 TEST_F(BalancerTest, AnIdSeenEarlierOnTheSameConnectionIsDropped) {
   MakeBalancer(1);
   balancer().Start();
   OpenActive();
-  EXPECT_EQ(Message("1"), 0);
-  EXPECT_EQ(Message("2"), 0);
-  EXPECT_EQ(Message("1"), kDropEvent);
-  EXPECT_EQ(balancer().last_event_id(), "2");
+  EXPECT_EQ(Message("a"), 0);
+  EXPECT_EQ(Message("b"), 0);
+  EXPECT_EQ(Message("a"), kDropEvent);
+  EXPECT_EQ(balancer().last_event_id(), "b");
+  EXPECT_EQ(balancer().id_resets(), 0u);
 }
 
 TEST_F(BalancerTest, EventsWithoutANewIdAreDelivered) {
@@ -658,14 +673,14 @@ TEST_F(BalancerTest, DedupRemembersOnlyTheWindow) {
   MakeBalancer(2, "round-robin", options);
   balancer().Start();
   OpenActive();
-  Message("1");
-  Message("2");
-  Message("3");
+  Message("a");
+  Message("b");
+  Message("c");
   FailActive();
   const int b = static_cast<int>(LastEndpoint());
   OpenActive();
-  EXPECT_EQ(Message("1"), b);  // forgotten: delivered again
-  EXPECT_EQ(Message("3"), kDropEvent);
+  EXPECT_EQ(Message("a"), b);  // forgotten: delivered again
+  EXPECT_EQ(Message("c"), kDropEvent);
 }
 
 TEST_F(BalancerTest, DedupWindowZeroDeliversReplays) {
@@ -718,7 +733,7 @@ TEST_F(BalancerTest, StaleOpenAndErrorFromAnOldConnectionAreIgnored) {
   EXPECT_EQ(EndpointAt(a).counters.opens, 0u);
   EXPECT_EQ(EndpointAt(b).state, EndpointState::kConnecting);
 
-  balancer().OnError(old_id, true);
+  balancer().OnError(old_id, FailureReason::kHttp);
   EXPECT_EQ(ConnectionCount(), 2u);
   EXPECT_EQ(EndpointAt(a).counters.failures, 1u);
   EXPECT_EQ(EndpointAt(b).counters.failures, 0u);
@@ -736,7 +751,10 @@ TEST_F(BalancerTest, UnknownConnectionAndTimerIdsAreIgnored) {
   for (ConnectionId id : {0u, 999u}) {
     balancer().OnOpen(id);
     EXPECT_EQ(balancer().OnMessage(id, "x"), kDropEvent);
-    balancer().OnError(id, false);
+    for (FailureReason hint : {FailureReason::kNetwork, FailureReason::kHttp,
+                               FailureReason::kProvider}) {
+      balancer().OnError(id, hint);
+    }
   }
   balancer().OnTimer(0);
   balancer().OnTimer(999);
@@ -821,10 +839,16 @@ TEST_F(BalancerTest, CallbacksAfterCloseDoNothing) {
   balancer().OnOpen(id);
   EXPECT_EQ(balancer().OnMessage(id, "2"), kDropEvent);
   EXPECT_EQ(balancer().OnMessage(id, ""), kDropEvent);
-  balancer().OnError(id, false);
-  balancer().OnError(id, true);
+  for (FailureReason hint : {FailureReason::kNetwork, FailureReason::kHttp,
+                             FailureReason::kProvider}) {
+    balancer().OnError(id, hint);
+  }
   balancer().OnTimer(1);
   balancer().Start();
+  balancer().OnOffline();
+  balancer().OnOnline();
+  balancer().OnResume(false);
+  balancer().OnResume(true);
   host_.Advance(60000);
 
   EXPECT_EQ(host_.log().size(), log_size) << "the host was called after Close";
@@ -903,7 +927,7 @@ TEST_F(BalancerTest, CloseInsideNotifyFailoverClosesTheNewConnection) {
 
   const std::size_t log_size = host_.log().size();
   balancer().OnOpen(second);
-  balancer().OnError(second, false);
+  balancer().OnError(second, FailureReason::kNetwork);
   EXPECT_EQ(host_.log().size(), log_size);
 }
 
@@ -940,7 +964,7 @@ TEST_F(BalancerTest, CloseInsideNotifyOpen) {
 // Counters
 
 TEST_F(BalancerTest, CountersTrackEveryEndpoint) {
-  // a: open, ids 1 2, network failure -> b: open, replay 2, id 3, http
+  // a: open, ids 1 2, dropped (closed) -> b: open, replay 2, id 3, http
   // failure -> all down; retry a at 1000: http failure -> b at 1250.
   MakeBalancer(2);
   balancer().Start();
@@ -948,15 +972,15 @@ TEST_F(BalancerTest, CountersTrackEveryEndpoint) {
   OpenActive();
   Message("1");
   Message("2");
-  FailActive(false);
+  FailActive(FailureReason::kNetwork);
   const std::size_t b = LastEndpoint();
   OpenActive();
   Message("2");
   Message("3");
-  FailActive(true);
+  FailActive(FailureReason::kHttp);
   host_.Advance(1000);
   ASSERT_EQ(LastEndpoint(), a);
-  FailActive(true);
+  FailActive(FailureReason::kHttp);
   host_.Advance(250);
   ASSERT_EQ(LastEndpoint(), b);
 
@@ -964,7 +988,8 @@ TEST_F(BalancerTest, CountersTrackEveryEndpoint) {
   EXPECT_EQ(ca.connects, 2u);
   EXPECT_EQ(ca.opens, 1u);
   EXPECT_EQ(ca.failures, 2u);
-  EXPECT_EQ(ca.failures_by_reason[kNetwork], 1u);
+  EXPECT_EQ(ca.failures_by_reason[kNetwork], 0u);
+  EXPECT_EQ(ca.failures_by_reason[kClosed], 1u);
   EXPECT_EQ(ca.failures_by_reason[kHttp], 1u);
   EXPECT_EQ(ca.messages, 2u);
   EXPECT_EQ(ca.duplicates, 0u);
@@ -975,6 +1000,7 @@ TEST_F(BalancerTest, CountersTrackEveryEndpoint) {
   EXPECT_EQ(cb.opens, 1u);
   EXPECT_EQ(cb.failures, 1u);
   EXPECT_EQ(cb.failures_by_reason[kNetwork], 0u);
+  EXPECT_EQ(cb.failures_by_reason[kClosed], 0u);
   EXPECT_EQ(cb.failures_by_reason[kHttp], 1u);
   EXPECT_EQ(cb.messages, 1u);
   EXPECT_EQ(cb.duplicates, 1u);
@@ -982,9 +1008,11 @@ TEST_F(BalancerTest, CountersTrackEveryEndpoint) {
 
   for (const Endpoint& endpoint : balancer().endpoints()) {
     const auto& by_reason = endpoint.counters.failures_by_reason;
-    EXPECT_EQ(by_reason[0] + by_reason[1] + by_reason[2] + by_reason[3] +
-                  by_reason[4],
-              endpoint.counters.failures);
+    ASSERT_EQ(by_reason.size(), static_cast<std::size_t>(kFailureReasonCount));
+    EXPECT_EQ(
+        std::accumulate(by_reason.begin(), by_reason.end(), std::uint64_t{0}),
+        endpoint.counters.failures);
+    EXPECT_EQ(endpoint.counters.ejections, 0u);
   }
 }
 
@@ -994,9 +1022,18 @@ TEST_F(BalancerTest, CountersStartAtZero) {
     EXPECT_EQ(endpoint.counters.connects, 0u);
     EXPECT_EQ(endpoint.counters.failures, 0u);
     EXPECT_EQ(endpoint.counters.last_error, FailureReason::kNone);
+    EXPECT_EQ(endpoint.counters.ejections, 0u);
     EXPECT_EQ(endpoint.state, EndpointState::kIdle);
+    EXPECT_EQ(endpoint.consecutive_failures, 0);
+    EXPECT_FALSE(endpoint.probation);
   }
   EXPECT_EQ(balancer().policy_name(), "round-robin");
+  EXPECT_EQ(balancer().active_connection(), 0u);
+  EXPECT_FALSE(balancer().retry_pending());
+  EXPECT_FALSE(balancer().watchdog_pending());
+  EXPECT_FALSE(balancer().offline());
+  EXPECT_EQ(balancer().id_resets(), 0u);
+  EXPECT_EQ(balancer().budget_used(), 0u);
 }
 
 }  // namespace

@@ -1,23 +1,22 @@
-// A scripted Host for the native tests (fake clock, fake connections, a
-// record of every call) and the fixture the Balancer tests share.
+// A scripted Host (fake clock, fake connections, a record of every call),
+// shared by the native tests (see balancer_fixture.h) and the fuzzer
+// (tests/fuzz). It does not depend on GoogleTest: misuse of the Host
+// contract is collected in host_errors() for the caller to check.
 #ifndef SSE_BALANCER_TESTS_NATIVE_FAKE_HOST_H_
 #define SSE_BALANCER_TESTS_NATIVE_FAKE_HOST_H_
 
-#include <gtest/gtest.h>
-
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
+#include <cstdio>
 #include <optional>
 #include <set>
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "balancer.h"
 #include "host.h"
-#include "policy_registry.h"
 #include "types.h"
 
 namespace sse_balancer {
@@ -25,6 +24,7 @@ namespace test {
 
 struct OpenedConnection {
   ConnectionId id;
+  std::size_t endpoint;  // as the Balancer named it
   std::string url;
   double at_ms;  // fake time of the OpenConnection call
 };
@@ -32,6 +32,7 @@ struct OpenedConnection {
 struct FakeTimer {
   TimerId id;
   double due_ms;
+  double delay_ms;  // as requested
 };
 
 // Each notice also records the Balancer's readyState while the listener
@@ -46,6 +47,7 @@ struct ErrorNotice {
   std::size_t endpoint;
   FailureReason reason;
   ReadyState ready_state;
+  double at_ms;
 };
 
 struct FailoverNotice {
@@ -56,9 +58,13 @@ struct FailoverNotice {
 };
 
 // Time moves only through Advance*/AdvanceToNextTimer, which fire due timers
-// in time order (ties in start order) by calling Balancer::OnTimer. Misuse of
-// the Host contract (closing an unknown connection, reusing an id, cancelling
-// an unknown timer) is collected in host_errors() instead of crashing.
+// in time order (ties in start order) by calling Balancer::OnTimer, or
+// through Suspend, which moves the clock without firing anything (a frozen
+// or throttled background tab; the overdue timers fire at the next
+// Advance). Misuse of the Host contract (closing an unknown connection,
+// reusing an id, cancelling an unknown timer, a negative or NaN delay, timers
+// spinning at one instant) is collected in host_errors() instead of
+// crashing.
 class FakeHost : public Host {
  public:
   // Safety net: this many timers firing without the clock moving means the
@@ -66,6 +72,10 @@ class FakeHost : public Host {
   static constexpr int kMaxFiresAtOneInstant = 1000;
 
   void set_balancer(Balancer* balancer) { balancer_ = balancer; }
+
+  // Lean recording, for the fuzzer's speed: no text log (calls() still
+  // counts the calls) and no URL in opened().
+  void set_lean(bool value) { lean_ = value; }
 
   // Re-entrancy: make the given notification call balancer->Close(), as a
   // page listener calling es.close() would.
@@ -89,8 +99,9 @@ class FakeHost : public Host {
         fires_at_this_instant = 0;
       }
       if (++fires_at_this_instant > kMaxFiresAtOneInstant) {
-        ADD_FAILURE() << "timers keep firing at t=" << now_
-                      << " without the clock moving";
+        host_errors_.push_back("timers keep firing at t=" + Format(now_) +
+                               " without the clock moving");
+        spinning_ = true;
         return;
       }
       Fire(timer.id);
@@ -107,19 +118,24 @@ class FakeHost : public Host {
     return true;
   }
 
+  // Moves the clock by `ms` without firing any timer.
+  void Suspend(double ms) { now_ += ms; }
+
   // Host:
-  void OpenConnection(ConnectionId id, const std::string& url) override {
-    log_.push_back("open " + std::to_string(id));
+  void OpenConnection(ConnectionId id, std::size_t endpoint,
+                      const std::string& url) override {
+    Log("open " + std::to_string(id));
     if (!used_connection_ids_.insert(id).second) {
       host_errors_.push_back("connection id reused: " + std::to_string(id));
     }
-    opened_.push_back({id, url, now_});
+    if (id == 0) host_errors_.push_back("connection id 0 opened");
+    opened_.push_back({id, endpoint, lean_ ? std::string() : url, now_});
     open_ids_.insert(id);
     if (open_ids_.size() > max_open_) max_open_ = open_ids_.size();
   }
 
   void CloseConnection(ConnectionId id) override {
-    log_.push_back("close " + std::to_string(id));
+    Log("close " + std::to_string(id));
     closed_.push_back(id);
     if (open_ids_.erase(id) == 0) {
       host_errors_.push_back("closed a connection that is not open: " +
@@ -128,19 +144,25 @@ class FakeHost : public Host {
   }
 
   void StartTimer(TimerId id, double delay_ms) override {
-    log_.push_back("timer " + std::to_string(id));
+    Log("timer " + std::to_string(id));
     if (!used_timer_ids_.insert(id).second) {
       host_errors_.push_back("timer id reused: " + std::to_string(id));
     }
-    if (delay_ms < 0) {
-      host_errors_.push_back("negative timer delay");
+    if (id == 0) host_errors_.push_back("timer id 0 started");
+    if (std::isnan(delay_ms)) {
+      host_errors_.push_back("NaN timer delay");
+    } else if (delay_ms < 0) {
+      host_errors_.push_back("negative timer delay: " + Format(delay_ms));
     }
-    started_timers_.push_back({id, now_ + delay_ms});
-    timers_.push_back({id, now_ + delay_ms});
+    started_timers_.push_back({id, now_ + delay_ms, delay_ms});
+    timers_.push_back({id, now_ + delay_ms, delay_ms});
+    if (timers_.size() > max_pending_timers_) {
+      max_pending_timers_ = timers_.size();
+    }
   }
 
   void CancelTimer(TimerId id) override {
-    log_.push_back("cancel " + std::to_string(id));
+    Log("cancel " + std::to_string(id));
     cancelled_timers_.push_back(id);
     for (auto it = timers_.begin(); it != timers_.end(); ++it) {
       if (it->id == id) {
@@ -155,25 +177,25 @@ class FakeHost : public Host {
   double NowMs() override { return now_; }
 
   void NotifyOpen(std::size_t endpoint) override {
-    log_.push_back("notify-open " + std::to_string(endpoint));
+    Log("notify-open " + std::to_string(endpoint));
     open_notices_.push_back({endpoint, now_, CurrentReadyState()});
-    if (close_on_open_) balancer_->Close();
+    if (close_on_open_) ListenerClose();
   }
 
   void NotifyError(std::size_t endpoint, FailureReason reason) override {
-    log_.push_back("notify-error " + std::to_string(endpoint) + " " +
-                   std::string(ToString(reason)));
-    error_notices_.push_back({endpoint, reason, CurrentReadyState()});
-    if (close_on_error_) balancer_->Close();
+    Log("notify-error " + std::to_string(endpoint) + " " +
+        std::string(ToString(reason)));
+    error_notices_.push_back({endpoint, reason, CurrentReadyState(), now_});
+    if (close_on_error_) ListenerClose();
   }
 
   void NotifyFailover(std::optional<std::size_t> from, std::size_t to,
                       FailureReason reason) override {
-    log_.push_back("notify-failover " +
-                   (from ? std::to_string(*from) : std::string("none")) + "->" +
-                   std::to_string(to) + " " + std::string(ToString(reason)));
+    Log("notify-failover " +
+        (from ? std::to_string(*from) : std::string("none")) + "->" +
+        std::to_string(to) + " " + std::string(ToString(reason)));
     failover_notices_.push_back({from, to, reason, CurrentReadyState()});
-    if (close_on_failover_) balancer_->Close();
+    if (close_on_failover_) ListenerClose();
   }
 
   // Records.
@@ -184,6 +206,7 @@ class FakeHost : public Host {
   std::size_t max_open() const { return max_open_; }
   // Pending timers, in start order.
   const std::vector<FakeTimer>& timers() const { return timers_; }
+  std::size_t max_pending_timers() const { return max_pending_timers_; }
   const std::vector<FakeTimer>& started_timers() const {
     return started_timers_;
   }
@@ -202,10 +225,33 @@ class FakeHost : public Host {
   // "notify-failover 0->1 http".
   const std::vector<std::string>& log() const { return log_; }
   const std::vector<std::string>& host_errors() const { return host_errors_; }
+  // How many calls log() would hold (also when lean).
+  std::size_t calls() const { return calls_; }
+  // True once AdvanceTo gave up on timers firing at one instant.
+  bool spinning() const { return spinning_; }
+  // How often a listener (set_close_on_*) called Balancer::Close().
+  int listener_closes() const { return listener_closes_; }
 
  private:
+  static std::string Format(double value) {
+    char buffer[40];
+    std::snprintf(buffer, sizeof buffer, "%.17g", value);
+    return buffer;
+  }
+
+  template <typename Text>
+  void Log(Text&& text) {
+    ++calls_;
+    if (!lean_) log_.emplace_back(std::forward<Text>(text));
+  }
+
   ReadyState CurrentReadyState() const {
     return balancer_ ? balancer_->ready_state() : ReadyState::kClosed;
+  }
+
+  void ListenerClose() {
+    ++listener_closes_;
+    balancer_->Close();
   }
 
   std::vector<FakeTimer>::iterator NextTimer() {
@@ -217,7 +263,7 @@ class FakeHost : public Host {
   }
 
   void Fire(TimerId id) {
-    log_.push_back("fire " + std::to_string(id));
+    Log("fire " + std::to_string(id));
     if (balancer_ == nullptr) {
       host_errors_.push_back("timer fired with no balancer set");
       return;
@@ -230,6 +276,10 @@ class FakeHost : public Host {
   bool close_on_open_ = false;
   bool close_on_error_ = false;
   bool close_on_failover_ = false;
+  bool spinning_ = false;
+  bool lean_ = false;
+  std::size_t calls_ = 0;
+  int listener_closes_ = 0;
 
   std::vector<OpenedConnection> opened_;
   std::vector<ConnectionId> closed_;
@@ -237,6 +287,7 @@ class FakeHost : public Host {
   std::set<ConnectionId> used_connection_ids_;
   std::size_t max_open_ = 0;
   std::vector<FakeTimer> timers_;
+  std::size_t max_pending_timers_ = 0;
   std::vector<FakeTimer> started_timers_;
   std::set<TimerId> used_timer_ids_;
   std::vector<TimerId> cancelled_timers_;
@@ -245,105 +296,6 @@ class FakeHost : public Host {
   std::vector<FailoverNotice> failover_notices_;
   std::vector<std::string> log_;
   std::vector<std::string> host_errors_;
-};
-
-// Builds a Balancer over FakeHost and drives its most recent connection.
-// TearDown checks the invariants every scenario must keep: never more than
-// one connection open, and no misuse of the Host.
-class BalancerTest : public ::testing::Test {
- protected:
-  // "http://127.0.0.1:900N/events" for endpoint N.
-  static std::string Url(std::size_t index) {
-    return "http://127.0.0.1:" + std::to_string(9000 + index) + "/events";
-  }
-
-  // The endpoint index a connection URL points at (its port minus 9000);
-  // any path, query or fragment is ignored.
-  static std::size_t EndpointOfUrl(std::string_view url) {
-    constexpr std::string_view kHost = "127.0.0.1:";
-    const std::size_t at = url.find(kHost);
-    EXPECT_NE(at, std::string_view::npos) << url;
-    if (at == std::string_view::npos) return SIZE_MAX;
-    std::size_t port = 0;
-    for (std::size_t i = at + kHost.size();
-         i < url.size() && url[i] >= '0' && url[i] <= '9'; ++i) {
-      port = port * 10 + static_cast<std::size_t>(url[i] - '0');
-    }
-    return port - 9000;
-  }
-
-  // The library defaults with jitter off, so every delay is exact:
-  // cool-downs 1000, 1600, 2560, ... ms, floor 250 ms, reset after 60 s.
-  static BalancerOptions ExactOptions() {
-    BalancerOptions options;
-    options.backoff.jitter = 0;
-    return options;
-  }
-
-  void MakeBalancer(std::size_t url_count,
-                    std::string_view policy = "round-robin",
-                    BalancerOptions options = ExactOptions(),
-                    std::uint64_t seed = 1) {
-    std::vector<std::string> urls;
-    for (std::size_t i = 0; i < url_count; ++i) urls.push_back(Url(i));
-    options.seed = seed;
-    MakeBalancerWithUrls(std::move(urls), policy, std::move(options));
-  }
-
-  // Uses `options.seed` as given.
-  void MakeBalancerWithUrls(std::vector<std::string> urls,
-                            std::string_view policy, BalancerOptions options) {
-    std::unique_ptr<Policy> made = MakePolicy(policy);
-    ASSERT_NE(made, nullptr) << policy;
-    balancer_ = std::make_unique<Balancer>(std::move(urls), std::move(options),
-                                           std::move(made), host_);
-    host_.set_balancer(balancer_.get());
-  }
-
-  void TearDown() override { ExpectHostInvariants(); }
-
-  void ExpectHostInvariants() {
-    EXPECT_LE(host_.max_open(), 1u) << "two connections were open at once";
-    EXPECT_TRUE(host_.host_errors().empty())
-        << "first Host misuse: " << host_.host_errors().front();
-  }
-
-  // For tests that loop over seeds: checks the invariants of the run so
-  // far, then drops the Balancer and starts again on a fresh FakeHost.
-  void ResetForNextRun() {
-    ExpectHostInvariants();
-    balancer_.reset();
-    host_ = FakeHost();
-  }
-
-  Balancer& balancer() { return *balancer_; }
-
-  ConnectionId LastConnectionId() const {
-    EXPECT_FALSE(host_.opened().empty());
-    return host_.opened().empty() ? 0 : host_.opened().back().id;
-  }
-  const std::string& LastUrl() const { return host_.opened().back().url; }
-  std::size_t LastEndpoint() const { return EndpointOfUrl(LastUrl()); }
-  std::size_t ConnectionCount() const { return host_.opened().size(); }
-
-  // The most recent connection reports `open`.
-  void OpenActive() { balancer_->OnOpen(LastConnectionId()); }
-  // The most recent connection reports `error`.
-  void FailActive(bool browser_gave_up = false) {
-    balancer_->OnError(LastConnectionId(), browser_gave_up);
-  }
-  // The most recent connection delivers an event whose lastEventId (as the
-  // browser reports it) is `last_event_id`.
-  int Message(std::string_view last_event_id) {
-    return balancer_->OnMessage(LastConnectionId(), last_event_id);
-  }
-
-  const Endpoint& EndpointAt(std::size_t index) {
-    return balancer_->endpoints().at(index);
-  }
-
-  FakeHost host_;
-  std::unique_ptr<Balancer> balancer_;  // after host_: destroyed first
 };
 
 }  // namespace test

@@ -8,8 +8,8 @@
 #include <set>
 #include <vector>
 
+#include "balancer_fixture.h"
 #include "endpoint.h"
-#include "fake_host.h"
 #include "policy_registry.h"
 #include "rng.h"
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <string_view>
 
 namespace sse_balancer {
 namespace {
@@ -85,6 +86,45 @@ TEST(RecentIdsTest, IdsAreComparedExactly) {
   EXPECT_FALSE(ids.Contains("10 "));
   EXPECT_FALSE(ids.Contains("100"));
   EXPECT_TRUE(ids.Contains(std::string("10")));
+}
+
+TEST(RecentIdsTest, ClearForgetsEverything) {
+  RecentIds ids(3);
+  ids.Insert("a");
+  ids.Insert("b");
+  ids.Clear();
+  EXPECT_EQ(ids.size(), 0u);
+  EXPECT_FALSE(ids.Contains("a"));
+  EXPECT_FALSE(ids.Contains("b"));
+  // Usable again, with its full capacity.
+  for (const char* id : {"c", "d", "e"}) ids.Insert(id);
+  EXPECT_EQ(ids.size(), 3u);
+  EXPECT_TRUE(ids.Contains("c"));
+  EXPECT_TRUE(ids.Contains("e"));
+  ids.Insert("f");
+  EXPECT_FALSE(ids.Contains("c"));
+}
+
+TEST(RecentIdsTest, LongIdsCostOneEntryEach) {
+  RecentIds ids(2);
+  const std::string big(1 << 20, 'x');
+  std::string other = big;
+  other.back() = 'y';
+  ids.Insert(big);
+  EXPECT_TRUE(ids.Contains(big));
+  EXPECT_FALSE(ids.Contains(other));
+  ids.Insert(other);
+  EXPECT_EQ(ids.size(), 2u);
+  EXPECT_TRUE(ids.Contains(std::string(1 << 20, 'x')));
+}
+
+TEST(RecentIdsTest, TheEmptyIdIsAnIdLikeAnyOther) {
+  // The Balancer never inserts it; RecentIds itself does not special-case.
+  RecentIds ids(2);
+  EXPECT_FALSE(ids.Contains(""));
+  ids.Insert("");
+  EXPECT_TRUE(ids.Contains(""));
+  EXPECT_FALSE(ids.Contains(std::string_view("\0", 1)));
 }
 
 }  // namespace

@@ -35,6 +35,15 @@ assertType<
     | 'minRetryMs'
     | 'resetBackoffAfterMs'
     | 'dedupWindow'
+    | 'heartbeatTimeoutMs'
+    | 'heartbeatEvent'
+    | 'connectTimeoutMs'
+    | 'ejectAfterFailures'
+    | 'ejectionMs'
+    | 'maxEjectionMs'
+    | 'maxEjectedPercent'
+    | 'maxConnectsPerMinute'
+    | 'urlProvider'
   >
 >();
 
@@ -72,7 +81,7 @@ source.addEventListener('chat', (event) => {
 source.onfailover = (event: FailoverEvent) => event.to;
 
 const stats: BalancerStats = source.stats();
-const firstState: 'idle' | 'connecting' | 'open' | 'cooling-down' = stats.endpoints[0].state;
+const firstState: 'idle' | 'connecting' | 'open' | 'cooling-down' | 'ejected' = stats.endpoints[0].state;
 void firstState;
 const p: Promise<void> = ready;
 void p;
@@ -92,3 +101,13 @@ new BalancedEventSource(['/a'], { retries: 3 });
 new BalancedEventSource([1, 2]);
 // @ts-expect-error readyState is read-only
 source.readyState = 1;
+
+// urlProvider may be sync or async and sees the endpoint and resume id.
+new BalancedEventSource(['/a'], {
+  urlProvider: async (url, { endpoint, lastEventId }) => `${url}&token=${endpoint.length}${lastEventId}`,
+  heartbeatTimeoutMs: 30_000,
+});
+new BalancedEventSource(['/a'], { urlProvider: (url) => new URL(url) });
+// @ts-expect-error the provider must return a URL
+new BalancedEventSource(['/a'], { urlProvider: () => 42 });
+source.addEventListener('error', (event) => event.cause);

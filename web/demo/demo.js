@@ -11,7 +11,7 @@ const STATS_EVERY_MS = 500;
 const SERVER_EVERY_MS = 1000;
 const MAX_EVENT_ROWS = 150;
 const MAX_LOG_ROWS = 200;
-const FAULT_MODES = ['ok', 'status-500', 'status-204', 'status-404', 'bad-content-type', 'stall'];
+const FAULT_MODES = ['ok', 'status-500', 'status-204', 'status-404', 'bad-content-type', 'stall', 'slow-accept', 'drop-after', 'reset-after'];
 const READY_STATES = ['connecting', 'open', 'closed'];
 
 const $ = (id) => document.getElementById(id);
@@ -269,7 +269,8 @@ function start() {
   const urls = state.backends.map((b) => b.url);
   let source;
   try {
-    source = new state.lib.BalancedEventSource(urls, { policy });
+    // The demo backends send a named `heartbeat` every 5 s; 12 s of silence is a stall.
+    source = new state.lib.BalancedEventSource(urls, { policy, heartbeatTimeoutMs: 12_000 });
   } catch (err) {
     showError(`Could not create BalancedEventSource: ${err.message}`);
     return;

@@ -1,12 +1,24 @@
 // A small cluster of Server-Sent Events backends for the demo and the e2e
 // tests. Every backend is its own Express app listening on its own port (so
-// each one is a different origin) and they all stream the same shared
-// EventLog. Backends can be killed (sockets reset, port closed), revived on the
-// same port, or put into a fault mode at runtime.
+// each one is a different origin). Each serves:
+//
+//   GET <path> (default /events)  the legacy `log` (an EventLog), or the store
+//                                 channel named by `defaultChannel`
+//   GET /<channel>/events         one stream per configured channel of `store`
+//                                 (an async log store, see stores/common.js;
+//                                 default channels chat and logs)
+//   POST /chat/messages, GET /chat/health   when `chat` is a channel (chat-api.js)
+//
+// Backends can be killed (sockets reset, port closed), revived on the same
+// port, made to flap between the two, or put into a fault mode at runtime;
+// every fault mode applies to every stream path.
 
 import http from 'node:http';
 import express from 'express';
 import { EventLog } from './event-log.js';
+import { MemoryStore } from './stores/memory-store.js';
+import { checkChannel } from './stores/common.js';
+import { createChatService } from './chat-api.js';
 
 /** Fault modes accepted by setMode(). */
 export const MODES = Object.freeze([
@@ -17,15 +29,51 @@ export const MODES = Object.freeze([
   'bad-content-type',
   'stall',
   'down',
+  'slow-accept',
+  'drop-after',
+  'reset-after',
 ]);
 
 const STATUS_MODES = { 'status-500': 500, 'status-204': 204, 'status-404': 404 };
 
+/** Options each mode accepts in setMode(i, mode, options); other modes take none. */
+const MODE_OPTIONS = Object.freeze({
+  'slow-accept': ['delayMs'],
+  'drop-after': ['count'],
+  'reset-after': ['count'],
+});
+
+/** Default number of events a 'drop-after' / 'reset-after' stream carries. */
+const DEFAULT_END_AFTER_COUNT = 1;
+
+/** Longest delay setTimeout() honours (larger values fire at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Shortest flap() period. */
+const MIN_FLAP_PERIOD_MS = 50;
+
+/** requestLog(i) keeps the most recent this many requests per backend. */
+const REQUEST_LOG_LIMIT = 10_000;
+
 /** How long a 'bad-content-type' response stays open before it is ended. */
 const BAD_CONTENT_TYPE_OPEN_MS = 300;
 
-/** A client that stops reading is dropped once this much output is queued. */
-const MAX_BUFFERED_BYTES = 1 << 20;
+/**
+ * Default `maxBufferedBytes`: a client that stops reading is dropped when a
+ * write is due while more than this much earlier output is still unsent. The
+ * check runs before each write, so one large event (e.g. 5 MB) is always
+ * written in full; the bound on memory per client is this plus one frame.
+ */
+const DEFAULT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+
+/** Channels served by default (GET /<channel>/events). */
+export const DEFAULT_CHANNELS = Object.freeze(['chat', 'logs']);
+
+/**
+ * Live events that may wait (per stream) while its replay is read from the
+ * store; a stream that would need more is dropped (the client resumes).
+ */
+const MAX_PENDING_LIVE = 100_000;
 
 /** Longest Last-Event-ID / lastEventId value accepted (MAX_SAFE_INTEGER has 16 digits). */
 const MAX_ID_DIGITS = 16;
@@ -76,6 +124,65 @@ function assertMode(mode) {
   }
 }
 
+function isPlainObject(value) {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** A finite number of milliseconds in [min, 2^31-1]; `what` names it in errors. */
+function checkMs(value, what, min = 0) {
+  if (typeof value !== 'number') throw new TypeError(`${what} must be a number of milliseconds, got ${typeof value}`);
+  if (!Number.isFinite(value) || value < min || value > MAX_TIMER_MS) {
+    throw new RangeError(`${what} must be a finite number of milliseconds in [${min}, ${MAX_TIMER_MS}], got ${value}`);
+  }
+  return value;
+}
+
+/**
+ * Validate the options of setMode(i, mode, options) and return the settings the
+ * backend stores with the mode ({} for modes without options).
+ */
+function modeSettings(mode, options, slowAcceptMs) {
+  if (options !== undefined && options !== null && !isPlainObject(options)) {
+    throw new TypeError(`options of mode ${JSON.stringify(mode)} must be a plain object, got ${Array.isArray(options) ? 'an array' : typeof options}`);
+  }
+  const given = options ? Object.keys(options).filter((k) => options[k] !== undefined) : [];
+  const allowed = MODE_OPTIONS[mode] || [];
+  for (const key of given) {
+    if (!allowed.includes(key)) {
+      throw new TypeError(
+        allowed.length === 0
+          ? `mode ${JSON.stringify(mode)} takes no options, got ${JSON.stringify(key)}`
+          : `unknown option ${JSON.stringify(key)} for mode ${JSON.stringify(mode)}; expected ${allowed.join(', ')}`,
+      );
+    }
+  }
+  if (mode === 'slow-accept') {
+    const delayMs = given.includes('delayMs') ? checkMs(options.delayMs, 'delayMs') : slowAcceptMs;
+    return { delayMs };
+  }
+  if (mode === 'drop-after' || mode === 'reset-after') {
+    let count = DEFAULT_END_AFTER_COUNT;
+    if (given.includes('count')) {
+      count = options.count;
+      if (typeof count !== 'number') throw new TypeError(`count must be a number of events, got ${typeof count}`);
+      if (!Number.isSafeInteger(count) || count < 1) throw new RangeError(`count must be a positive integer, got ${count}`);
+    }
+    return { count };
+  }
+  return {};
+}
+
+/** Resume id a stream request carried, as sent (header first, like parseResumeId). */
+function requestedResumeId(req) {
+  const header = req.get('Last-Event-ID');
+  if (header !== undefined && header.trim() !== '') return header.trim();
+  const q = req.query.lastEventId;
+  if (q === undefined) return null;
+  return Array.isArray(q) ? Object.freeze(q.map(String)) : typeof q === 'string' ? q : String(q);
+}
+
 function listen(server, port, host) {
   return new Promise((resolve, reject) => {
     const onError = (err) => {
@@ -103,7 +210,23 @@ function listen(server, port, host) {
  *   log?: EventLog,
  *   heartbeatMs?: number,
  *   path?: string,
+ *   slowAcceptMs?: number,
+ *   maxBufferedBytes?: number,
+ *   store?: object,
+ *   channels?: string[],
+ *   defaultChannel?: string | null,
+ *   chat?: object | false,
  * }} [options]
+ *
+ * - `log`: the EventLog streamed at `path` (legacy; default a new one).
+ * - `store`: the log store of the channels (default: a MemoryStore owned by
+ *   the cluster and closed by close(); a store passed in is left open).
+ * - `channels`: served as GET /<channel>/events (default ['chat', 'logs']).
+ * - `defaultChannel`: when set, `path` streams this store channel instead of
+ *   `log` (it must be one of `channels`).
+ * - `chat`: options of the chat API (see createChatService in chat-api.js:
+ *   rateLimit, ipRateLimit, maxBodyBytes, appendTimeoutMs), or false for no
+ *   POST route; only used when 'chat' is one of `channels`.
  */
 export async function startCluster(options = {}) {
   const {
@@ -114,6 +237,12 @@ export async function startCluster(options = {}) {
     log = new EventLog(),
     heartbeatMs = 5000,
     path = '/events',
+    slowAcceptMs = 3000,
+    maxBufferedBytes = DEFAULT_MAX_BUFFERED_BYTES,
+    store: givenStore = undefined,
+    channels = DEFAULT_CHANNELS,
+    defaultChannel = null,
+    chat: chatOptions = {},
   } = options;
 
   if (!Number.isInteger(count) || count < 1) throw new RangeError(`count must be a positive integer, got ${count}`);
@@ -128,19 +257,73 @@ export async function startCluster(options = {}) {
   if (!Array.isArray(allowedOrigins)) throw new TypeError('allowedOrigins must be an array of origins');
   if (!Number.isFinite(heartbeatMs) || heartbeatMs <= 0) throw new RangeError(`heartbeatMs must be a positive number, got ${heartbeatMs}`);
   if (typeof path !== 'string' || !path.startsWith('/')) throw new TypeError(`path must start with "/", got ${path}`);
+  checkMs(slowAcceptMs, 'slowAcceptMs');
+  if (!Array.isArray(channels)) throw new TypeError('channels must be an array of channel names');
+  for (const ch of channels) checkChannel(ch);
+  if (new Set(channels).size !== channels.length) throw new TypeError(`channels must not repeat a name, got ${channels.join(', ')}`);
+  if (defaultChannel !== null && !channels.includes(defaultChannel)) {
+    throw new TypeError(`defaultChannel ${JSON.stringify(defaultChannel)} must be one of channels (${channels.join(', ')})`);
+  }
+  if (defaultChannel !== null && options.log !== undefined) throw new TypeError('give either log or defaultChannel, not both');
+  if (channels.some((ch) => `/${ch}/events` === path)) throw new TypeError(`path ${path} collides with a channel stream path`);
+  if (givenStore !== undefined) {
+    for (const m of ['append', 'since', 'subscribe', 'lastId', 'close']) {
+      if (!givenStore || typeof givenStore[m] !== 'function') throw new TypeError(`store must implement ${m}()`);
+    }
+  }
+  if (chatOptions !== false && (chatOptions === null || typeof chatOptions !== 'object')) {
+    throw new TypeError('chat must be an options object or false');
+  }
+  const store = givenStore === undefined ? new MemoryStore() : givenStore;
+  const ownsStore = givenStore === undefined;
+  const chat =
+    chatOptions !== false && channels.includes('chat') ? createChatService({ ...chatOptions, store, channel: 'chat' }) : null;
+
+  /** A stream source: since(id) -> entries | Promise<entries>, subscribe(fn) -> unsubscribe. */
+  const channelSource = (channel) => ({
+    channel,
+    // A resume id above the channel's last id means the log restarted (an
+    // emptied Redis, a restarted process): replay all of it, so the client
+    // sees the ids go back and starts afresh rather than waiting.
+    async since(id) {
+      const entries = await store.since(channel, id);
+      if (entries.length > 0 || id === 0) return entries;
+      const last = await store.lastId(channel);
+      return last < id ? store.since(channel, 0) : entries;
+    },
+    subscribe: (fn, onReset) => store.subscribe(channel, fn, { onReset }),
+  });
+  const streamRoutes = [
+    {
+      path,
+      source: defaultChannel !== null ? channelSource(defaultChannel) : { channel: null, since: (id) => log.since(id), subscribe: (fn) => log.subscribe(fn) },
+    },
+    ...channels.map((ch) => ({ path: `/${ch}/events`, source: channelSource(ch) })),
+  ];
+  if (!Number.isSafeInteger(maxBufferedBytes) || maxBufferedBytes < 1) {
+    throw new RangeError(`maxBufferedBytes must be a positive integer, got ${maxBufferedBytes}`);
+  }
 
   const anyOrigin = allowedOrigins.includes('*');
   const origins = new Set(allowedOrigins);
   const urlHost = host.includes(':') ? `[${host}]` : host;
   let closed = false;
 
+  let lastStoreReport = 0;
+  function reportStoreError(err) {
+    if (Date.now() - lastStoreReport < 5000) return;
+    lastStoreReport = Date.now();
+    console.error('backend-cluster: reading the event log failed:', err && err.message ? err.message : err);
+  }
+
   /** Applies the CORS policy; returns false (and answers 403) for a foreign origin. */
-  function cors(req, res) {
+  function cors(req, res, { json = false } = {}) {
     res.vary('Origin');
     const origin = req.get('Origin');
     if (origin === undefined) return true; // same-origin or non-browser client
     if (!anyOrigin && !origins.has(origin)) {
-      res.status(403).type('text/plain').send(`Forbidden: origin ${origin} is not allowed\n`);
+      if (json) res.status(403).set('Cache-Control', 'no-store').json({ error: `origin ${origin} is not allowed` });
+      else res.status(403).type('text/plain').send(`Forbidden: origin ${origin} is not allowed\n`);
       return false;
     }
     res.set('Access-Control-Allow-Origin', origin);
@@ -153,11 +336,14 @@ export async function startCluster(options = {}) {
       index,
       port: ports ? ports[index] : 0,
       mode: 'ok',
+      settings: {}, // options of the current mode (see modeSettings)
       server: null,
       sockets: new Set(),
       streams: new Set(),
       timers: new Set(),
+      pending: new Set(), // cancel functions of 'slow-accept' requests still waiting
       connections: 0,
+      requests: [], // requestLog entries, trimmed to REQUEST_LOG_LIMIT lazily
       app: express(),
     };
 
@@ -172,19 +358,57 @@ export async function startCluster(options = {}) {
 
     // EventSource never preflights, but a fetch()-based client sending
     // Last-Event-ID would; answer it so such clients work too.
-    app.options(path, (req, res) => {
-      if (!cors(req, res)) return;
-      res.set('Access-Control-Allow-Methods', 'GET');
-      res.set('Access-Control-Allow-Headers', 'Last-Event-ID, Cache-Control');
-      res.set('Access-Control-Max-Age', '600');
-      res.status(204).end();
-    });
+    for (const route of streamRoutes) {
+      app.options(route.path, (req, res) => {
+        if (!cors(req, res)) return;
+        res.set('Access-Control-Allow-Methods', 'GET');
+        res.set('Access-Control-Allow-Headers', 'Last-Event-ID, Cache-Control');
+        res.set('Access-Control-Max-Age', '600');
+        res.status(204).end();
+      });
+      app.get(route.path, (req, res) => accept(req, res, route));
+    }
 
-    app.get(path, (req, res) => {
+    if (chat) chat.install(app, { cors, index });
+
+    function accept(req, res, route) {
       b.connections++;
+      const mode = b.mode;
+      const settings = b.settings;
+      b.requests.push(Object.freeze({ at: Date.now(), lastEventId: requestedResumeId(req), mode, path: route.path }));
+      if (b.requests.length >= 2 * REQUEST_LOG_LIMIT) b.requests.splice(0, b.requests.length - REQUEST_LOG_LIMIT);
+
+      if (mode !== 'slow-accept') {
+        serve(req, res, mode, settings, route.source);
+        return;
+      }
+      // 'slow-accept': the connection is accepted but nothing at all (not even
+      // the status line) is written until the delay is over; then the request
+      // is answered as in mode 'ok'. A client leaving early cancels the timer.
+      let waiting = true;
+      const stopWaiting = () => {
+        if (!waiting) return false;
+        waiting = false;
+        b.pending.delete(stopWaiting);
+        clearTimeout(t);
+        b.timers.delete(t);
+        res.off('close', stopWaiting);
+        return true;
+      };
+      const t = setTimeout(() => {
+        if (!stopWaiting()) return;
+        if (res.destroyed || res.writableEnded || !b.server) return;
+        serve(req, res, 'ok', {}, route.source);
+      }, settings.delayMs);
+      b.timers.add(t);
+      b.pending.add(stopWaiting);
+      res.on('close', stopWaiting);
+    }
+
+    /** Answer a stream request in `mode` (any mode but 'slow-accept' and 'down'). */
+    function serve(req, res, mode, settings, source) {
       if (!cors(req, res)) return;
 
-      const mode = b.mode;
       if (STATUS_MODES[mode]) {
         res.status(STATUS_MODES[mode]);
         if (mode === 'status-204') res.end();
@@ -216,15 +440,18 @@ export async function startCluster(options = {}) {
         return;
       }
 
-      res.statusCode = 200;
-      res.setHeader('Content-Type', 'text/event-stream');
-      res.setHeader('Cache-Control', 'no-cache');
-      res.setHeader('Connection', 'keep-alive');
-      res.setHeader('X-Accel-Buffering', 'no');
-      res.flushHeaders();
-      req.socket.setNoDelay(true);
-
-      const stream = { req, res, stalled: mode === 'stall', heartbeat: null, unsubscribe: null, lastSent: 0, done: false };
+      const stream = {
+        req,
+        res,
+        // A stream that joins while the backend is stalled is stalled too.
+        stalled: mode === 'stall' || b.mode === 'stall',
+        heartbeat: null,
+        unsubscribe: null,
+        lastSent: 0,
+        done: false,
+        // 'drop-after' / 'reset-after': end the stream after this many log events.
+        eventsLeft: mode === 'drop-after' || mode === 'reset-after' ? settings.count : Infinity,
+      };
       const cleanup = () => {
         if (stream.done) return;
         stream.done = true;
@@ -237,38 +464,127 @@ export async function startCluster(options = {}) {
       req.on('close', cleanup);
       res.on('close', cleanup);
 
-      // 'stall': headers are out, but nothing else is ever written.
-      if (stream.stalled) return;
-
-      const write = (chunk) => {
-        if (stream.done || stream.stalled) return;
-        if (res.destroyed || res.writableEnded) {
-          cleanup();
-          return;
-        }
-        res.write(chunk);
-        if (res.writableLength > MAX_BUFFERED_BYTES) {
-          // The client stopped reading; drop it rather than buffer forever.
-          cleanup();
-          res.destroy();
-        }
+      const openResponse = () => {
+        if (res.headersSent) return;
+        res.statusCode = 200;
+        res.setHeader('Content-Type', 'text/event-stream');
+        res.setHeader('Cache-Control', 'no-cache');
+        res.setHeader('Connection', 'keep-alive');
+        res.setHeader('X-Accel-Buffering', 'no');
+        res.flushHeaders();
+        req.socket.setNoDelay(true);
       };
 
-      write(': ok\n\n');
-      if (resume.id !== null) {
-        for (const entry of log.since(resume.id)) {
-          write(formatEvent(entry));
-          stream.lastSent = entry.id;
-        }
+      // 'stall': headers are out, but nothing else is ever written.
+      if (stream.stalled) {
+        openResponse();
+        return;
       }
-      stream.unsubscribe = log.subscribe((entry) => {
+
+      /** Write a chunk; false when the stream is over (or was just dropped). */
+      const write = (chunk, callback) => {
+        if (stream.done || stream.stalled) return false;
+        if (res.destroyed || res.writableEnded) {
+          cleanup();
+          return false;
+        }
+        // Check what is still queued from earlier writes, not counting this
+        // chunk: a client that stopped reading is dropped rather than buffered
+        // forever, but one large event never gets a reading client dropped.
+        if (res.writableLength > maxBufferedBytes) {
+          cleanup();
+          res.destroy();
+          return false;
+        }
+        res.write(chunk, callback);
+        return true;
+      };
+
+      const sendEvent = (entry) => {
         if (entry.id <= stream.lastSent) return;
+        const last = stream.eventsLeft === 1;
+        const sent = write(formatEvent(entry), last && mode === 'reset-after' ? () => resetConnection(req, res) : undefined);
         stream.lastSent = entry.id;
-        write(formatEvent(entry));
-      });
-      stream.heartbeat = setInterval(() => write(`event: heartbeat\ndata: ${Date.now()}\n\n`), heartbeatMs);
-      stream.heartbeat.unref?.();
-    });
+        if (!sent || !last) {
+          stream.eventsLeft--;
+          return;
+        }
+        // That was the last event this stream carries.
+        cleanup();
+        if (mode === 'drop-after') res.end(); // clean end of the chunked response
+        // 'reset-after': the socket is reset once the event has been handed to
+        // the OS (write callback above), so the client gets it before the RST.
+      };
+
+      // Subscribe before the replay is read, so that nothing appended in
+      // between is lost: live events wait in `pending` until the replay is
+      // out, and sendEvent drops any id already sent.
+      let pending = [];
+      const onEntry = (entry) => {
+        if (pending === null) {
+          sendEvent(entry);
+          return;
+        }
+        if (pending.length >= MAX_PENDING_LIVE) {
+          cleanup();
+          res.destroy();
+          return;
+        }
+        pending.push(entry);
+      };
+      // The store found its log restarted (lower ids follow): end the stream so
+      // the client reconnects and gets the new sequence from the start.
+      const onReset = () => {
+        if (stream.done) return;
+        cleanup();
+        if (res.headersSent) res.end();
+        else res.destroy();
+      };
+      stream.unsubscribe = source.subscribe(onEntry, onReset);
+
+      const start = (replay) => {
+        if (stream.done) return;
+        openResponse();
+        write(': ok\n\n');
+        for (const entry of replay) {
+          if (stream.done) return;
+          sendEvent(entry);
+        }
+        const live = pending;
+        pending = null;
+        for (const entry of live) {
+          if (stream.done) return;
+          sendEvent(entry);
+        }
+        if (stream.done) return;
+        stream.heartbeat = setInterval(() => write(`event: heartbeat\ndata: ${Date.now()}\n\n`), heartbeatMs);
+        stream.heartbeat.unref?.();
+      };
+      const unavailable = (err) => {
+        if (stream.done) return;
+        cleanup();
+        reportStoreError(err);
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        res.status(503).set('Retry-After', '1').type('text/plain').send('Service Unavailable: the event log cannot be read right now\n');
+      };
+
+      if (resume.id === null) {
+        start([]);
+        return;
+      }
+      let replay;
+      try {
+        replay = source.since(resume.id);
+      } catch (err) {
+        unavailable(err);
+        return;
+      }
+      if (replay && typeof replay.then === 'function') replay.then(start, unavailable).catch((err) => console.error('backend-cluster:', err));
+      else start(replay);
+    }
 
     app.use((req, res) => {
       res.status(404).type('text/plain').send('not found\n');
@@ -281,6 +597,17 @@ export async function startCluster(options = {}) {
     });
 
     return b;
+  }
+
+  /** Abort a response's connection with a TCP reset (RST) rather than a FIN. */
+  function resetConnection(req, res) {
+    const socket = res.socket || req.socket;
+    if (!socket || socket.destroyed) {
+      res.destroy();
+      return;
+    }
+    if (typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
+    else socket.destroy();
   }
 
   async function startServer(b) {
@@ -296,14 +623,18 @@ export async function startCluster(options = {}) {
     b.port = await listen(server, b.port, host);
     b.server = server;
     b.mode = 'ok';
+    b.settings = {};
   }
 
   async function stopServer(b) {
     b.mode = 'down';
+    b.settings = {};
     const server = b.server;
     b.server = null;
     for (const t of b.timers) clearTimeout(t);
     b.timers.clear();
+    // Cancel pending 'slow-accept' waits; their sockets are reset below.
+    for (const cancel of [...b.pending]) cancel();
     for (const s of [...b.streams]) s.cleanup();
     const closing = server
       ? new Promise((resolve) => server.close(() => resolve()))
@@ -322,6 +653,7 @@ export async function startCluster(options = {}) {
     for (const b of backends) await startServer(b);
   } catch (err) {
     await Promise.all(backends.map((b) => stopServer(b)));
+    if (ownsStore) await store.close();
     throw err;
   }
 
@@ -340,14 +672,19 @@ export async function startCluster(options = {}) {
     return backends[i];
   }
 
-  const publicBackends = backends.map((b) =>
-    Object.freeze({
+  const publicBackends = backends.map((b) => {
+    const origin = `http://${urlHost}:${b.port}`;
+    return Object.freeze({
       index: b.index,
       port: b.port,
-      origin: `http://${urlHost}:${b.port}`,
-      url: `http://${urlHost}:${b.port}${path}`,
-    }),
-  );
+      origin,
+      url: `${origin}${path}`,
+      /** Stream URL of every channel: { chat: 'http://…/chat/events', logs: … }. */
+      channels: Object.freeze(Object.fromEntries(channels.map((ch) => [ch, `${origin}/${ch}/events`]))),
+      /** POST URL of the chat API (null without a chat channel). */
+      messagesUrl: chat ? `${origin}/chat/messages` : null,
+    });
+  });
 
   function kill(i) {
     const b = get(i);
@@ -372,19 +709,104 @@ export async function startCluster(options = {}) {
    * immediately for new requests. Switching to 'stall' also silences the
    * streams already open on that backend (no more events or heartbeats), to
    * simulate a hung server.
+   *
+   * Options (validated synchronously: TypeError / RangeError):
+   * - 'slow-accept' { delayMs }: wait delayMs (default: the cluster's
+   *   slowAcceptMs) before answering anything, then stream as in 'ok'.
+   * - 'drop-after' { count }: stream as in 'ok', then end the response cleanly
+   *   once `count` log events (default 1) were written on that stream.
+   * - 'reset-after' { count }: the same, but reset the connection (TCP RST).
+   * Other modes take no options. Streams already open keep the mode they
+   * started in (except for 'stall', see above).
+   *
+   * @param {number} i
+   * @param {string} mode
+   * @param {{ delayMs?: number, count?: number }} [options]
    */
-  function setMode(i, mode) {
+  function setMode(i, mode, options) {
     const b = get(i);
     assertMode(mode);
+    const settings = modeSettings(mode, options, slowAcceptMs);
     if (mode === 'down') return kill(i);
     if (!b.server) {
       return revive(i).then(() => {
         b.mode = mode;
+        b.settings = settings;
       });
     }
     b.mode = mode;
+    b.settings = settings;
     if (mode === 'stall') for (const s of b.streams) s.stalled = true;
     return Promise.resolve();
+  }
+
+  /** Per-backend flapping state (see flap). */
+  const flappers = new Map();
+
+  /**
+   * Toggle backend i between down (as kill) and up (as revive, mode 'ok')
+   * every `periodMs` (default 500, at least 50); the first toggle happens
+   * `periodMs` after the call. Each toggle goes through the same per-backend
+   * queue as kill/revive/setMode('down'), so no two of them overlap, and the
+   * next period starts when the toggle has finished. kill/revive calls made
+   * meanwhile are queued between toggles; flapping goes on from their result.
+   *
+   * Returns `stop()`: it stops toggling and resolves once the backend is up
+   * again (revived if it was down; its mode is left alone if it was up). It is
+   * idempotent. close() also stops flapping (without reviving).
+   *
+   * @param {number} i
+   * @param {{ periodMs?: number }} [options]
+   * @returns {() => Promise<void>}
+   */
+  function flap(i, options = {}) {
+    const b = get(i);
+    if (!isPlainObject(options)) throw new TypeError('flap options must be a plain object like { periodMs: 500 }');
+    for (const key of Object.keys(options)) {
+      if (key !== 'periodMs') throw new TypeError(`unknown flap option ${JSON.stringify(key)}; expected periodMs`);
+    }
+    const periodMs = options.periodMs === undefined ? 500 : checkMs(options.periodMs, 'periodMs', MIN_FLAP_PERIOD_MS);
+    if (closed) throw new Error('cluster is closed');
+    if (flappers.has(i)) throw new Error(`backend ${i} is already flapping; stop it first`);
+
+    const f = { stopped: false, timer: null, stopping: null };
+    flappers.set(i, f);
+    const schedule = () => {
+      if (f.stopped || closed) return;
+      f.timer = setTimeout(tick, periodMs);
+    };
+    const tick = () => {
+      f.timer = null;
+      enqueue(i, async () => {
+        if (f.stopped || closed) return;
+        if (b.server) await stopServer(b);
+        else await startServer(b);
+      })
+        .catch((err) => {
+          // e.g. the port was taken while the backend was down; try again next period.
+          if (!f.stopped && !closed) console.error(`flap: backend ${i} could not be revived:`, err);
+        })
+        .finally(schedule);
+    };
+    const halt = () => {
+      f.stopped = true;
+      if (f.timer) clearTimeout(f.timer);
+      f.timer = null;
+      if (flappers.get(i) === f) flappers.delete(i);
+    };
+    f.halt = halt;
+    schedule();
+
+    return function stop() {
+      if (!f.stopping) {
+        halt();
+        f.stopping = enqueue(i, async () => {
+          if (closed) return; // close() leaves everything down
+          if (!b.server) await startServer(b);
+        });
+      }
+      return f.stopping;
+    };
   }
 
   /** End every open SSE response of backend i gracefully (server stays up). */
@@ -400,19 +822,36 @@ export async function startCluster(options = {}) {
 
   async function close() {
     closed = true;
+    for (const f of [...flappers.values()]) f.halt();
     await Promise.all(backends.map((b, i) => enqueue(i, () => stopServer(b))));
+    if (ownsStore) await store.close();
   }
 
   return {
     backends: publicBackends,
     log,
+    /** The log store of the channels. */
+    store,
+    channels: Object.freeze([...channels]),
+    /** Counters of the chat API ({ stored, duplicates, rejected }), or null. */
+    chatStats: chat ? chat.stats : null,
     kill,
     revive,
     setMode,
+    flap,
     mode: (i) => get(i).mode,
     openStreams: (i) => get(i).streams.size,
     totalOpenStreams: () => backends.reduce((n, b) => n + b.streams.size, 0),
     connectionCount: (i) => get(i).connections,
+    /** 'slow-accept' requests of backend i still waiting to be answered. */
+    pendingAccepts: (i) => get(i).pending.size,
+    /**
+     * Every stream request backend i received (the last 10,000), oldest first:
+     * { at: Date.now() on arrival, lastEventId: the Last-Event-ID header if
+     * non-blank, else the lastEventId query value (an array if repeated), else
+     * null (as sent, not validated), mode: the backend's mode on arrival }.
+     */
+    requestLog: (i) => get(i).requests.slice(-REQUEST_LOG_LIMIT),
     dropStreams,
     close,
   };

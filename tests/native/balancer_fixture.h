@@ -1,0 +1,167 @@
+// The fixture the Balancer tests share: builds a Balancer over FakeHost and
+// drives its most recent connection.
+#ifndef SSE_BALANCER_TESTS_NATIVE_BALANCER_FIXTURE_H_
+#define SSE_BALANCER_TESTS_NATIVE_BALANCER_FIXTURE_H_
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "balancer.h"
+#include "fake_host.h"
+#include "policy_registry.h"
+#include "types.h"
+
+namespace sse_balancer {
+namespace test {
+
+// TearDown checks the invariants every scenario must keep: never more than
+// one connection open, no misuse of the Host, and every connection opened
+// to the URL of the endpoint the Balancer named.
+class BalancerTest : public ::testing::Test {
+ protected:
+  // "http://127.0.0.1:900N/events" for endpoint N.
+  static std::string Url(std::size_t index) {
+    return "http://127.0.0.1:" + std::to_string(9000 + index) + "/events";
+  }
+
+  // The endpoint index a connection URL points at (its port minus 9000);
+  // any path, query or fragment is ignored.
+  static std::size_t EndpointOfUrl(std::string_view url) {
+    constexpr std::string_view kHost = "127.0.0.1:";
+    const std::size_t at = url.find(kHost);
+    EXPECT_NE(at, std::string_view::npos) << url;
+    if (at == std::string_view::npos) return SIZE_MAX;
+    std::size_t port = 0;
+    for (std::size_t i = at + kHost.size();
+         i < url.size() && url[i] >= '0' && url[i] <= '9'; ++i) {
+      port = port * 10 + static_cast<std::size_t>(url[i] - '0');
+    }
+    return port - 9000;
+  }
+
+  // The library defaults with jitter off, so every delay is exact:
+  // cool-downs 1000, 1600, 2560, ... ms, floor 250 ms, reset after 60 s.
+  // The features that act on their own are off, so that a test sees only
+  // what it drives: no outlier ejection, no connect-timeout watchdog (its
+  // timer would be pending after every connect), no retry budget. Their own
+  // tests (ejection_test.cc, watchdog_test.cc, retry_budget_test.cc) turn
+  // them on; DefaultsWithoutJitter() keeps every default.
+  static BalancerOptions ExactOptions() {
+    BalancerOptions options = DefaultsWithoutJitter();
+    options.ejection.after_failures = 0;
+    options.watchdog.connect_timeout_ms = 0;
+    options.max_connects_per_minute = 0;
+    return options;
+  }
+
+  // Every library default except the jitter.
+  static BalancerOptions DefaultsWithoutJitter() {
+    BalancerOptions options;
+    options.backoff.jitter = 0;
+    return options;
+  }
+
+  void MakeBalancer(std::size_t url_count,
+                    std::string_view policy = "round-robin",
+                    BalancerOptions options = ExactOptions(),
+                    std::uint64_t seed = 1) {
+    std::vector<std::string> urls;
+    for (std::size_t i = 0; i < url_count; ++i) urls.push_back(Url(i));
+    options.seed = seed;
+    MakeBalancerWithUrls(std::move(urls), policy, std::move(options));
+  }
+
+  // Uses `options.seed` as given.
+  void MakeBalancerWithUrls(std::vector<std::string> urls,
+                            std::string_view policy, BalancerOptions options) {
+    std::unique_ptr<Policy> made = MakePolicy(policy);
+    ASSERT_NE(made, nullptr) << policy;
+    balancer_ = std::make_unique<Balancer>(std::move(urls), std::move(options),
+                                           std::move(made), host_);
+    host_.set_balancer(balancer_.get());
+  }
+
+  void TearDown() override { ExpectHostInvariants(); }
+
+  void ExpectHostInvariants() {
+    EXPECT_LE(host_.max_open(), 1u) << "two connections were open at once";
+    EXPECT_TRUE(host_.host_errors().empty())
+        << "first Host misuse: " << host_.host_errors().front();
+    if (balancer_ == nullptr) return;
+    for (const OpenedConnection& connection : host_.opened()) {
+      ASSERT_LT(connection.endpoint, balancer_->endpoints().size());
+      // The endpoint's URL up to its query or fragment, which the resume id
+      // may change.
+      const std::string& url = balancer_->endpoints()[connection.endpoint].url;
+      const std::string base = url.substr(0, url.find_first_of("?#"));
+      EXPECT_EQ(connection.url.compare(0, base.size(), base), 0)
+          << "connection " << connection.id << " to endpoint "
+          << connection.endpoint << " opened " << connection.url;
+    }
+  }
+
+  // For tests that loop over seeds: checks the invariants of the run so
+  // far, then drops the Balancer and starts again on a fresh FakeHost.
+  void ResetForNextRun() {
+    ExpectHostInvariants();
+    balancer_.reset();
+    host_ = FakeHost();
+  }
+
+  Balancer& balancer() { return *balancer_; }
+
+  ConnectionId LastConnectionId() const {
+    EXPECT_FALSE(host_.opened().empty());
+    return host_.opened().empty() ? 0 : host_.opened().back().id;
+  }
+  const std::string& LastUrl() const { return host_.opened().back().url; }
+  // The endpoint the Balancer named for its most recent connection.
+  std::size_t LastEndpoint() const { return host_.opened().back().endpoint; }
+  double LastAttemptAt() const { return host_.opened().back().at_ms; }
+  std::size_t ConnectionCount() const { return host_.opened().size(); }
+
+  // The most recent connection reports `open`.
+  void OpenActive() { balancer_->OnOpen(LastConnectionId()); }
+  // The most recent connection reports `error` with what the host can tell
+  // (kNetwork: EventSource CONNECTING; kHttp: CLOSED; kProvider).
+  void FailActive(FailureReason hint = FailureReason::kNetwork) {
+    balancer_->OnError(LastConnectionId(), hint);
+  }
+  // The most recent connection delivers an event whose lastEventId (as the
+  // browser reports it) is `last_event_id`.
+  int Message(std::string_view last_event_id) {
+    return balancer_->OnMessage(LastConnectionId(), last_event_id);
+  }
+
+  const Endpoint& EndpointAt(std::size_t index) {
+    return balancer_->endpoints().at(index);
+  }
+
+  // Endpoints ejected right now (state kEjected and the ejection not over).
+  std::size_t EjectedNow() {
+    std::size_t count = 0;
+    for (const Endpoint& endpoint : balancer_->endpoints()) {
+      if (endpoint.state == EndpointState::kEjected &&
+          endpoint.ejected_until_ms > host_.now()) {
+        ++count;
+      }
+    }
+    return count;
+  }
+
+  FakeHost host_;
+  std::unique_ptr<Balancer> balancer_;  // after host_: destroyed first
+};
+
+}  // namespace test
+}  // namespace sse_balancer
+
+#endif  // SSE_BALANCER_TESTS_NATIVE_BALANCER_FIXTURE_H_

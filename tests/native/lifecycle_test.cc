@@ -1,0 +1,414 @@
+// Browser lifecycle signals: offline/online, and resuming a page (made
+// visible again or restored from the back/forward cache).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <optional>
+#include <vector>
+
+#include "balancer.h"
+#include "balancer_fixture.h"
+#include "types.h"
+
+namespace sse_balancer {
+namespace test {
+namespace {
+
+class LifecycleTest : public BalancerTest {
+ protected:
+  // Fails every attempt as it is made until the clock reaches `until_ms`
+  // (the attempt that gets there is failed too), so that the cool-downs
+  // grow.
+  void FailEveryAttemptUntil(double until_ms) {
+    int steps = 0;
+    while (host_.now() < until_ms || !host_.open_ids().empty()) {
+      ASSERT_LT(++steps, 100000);
+      if (!host_.open_ids().empty()) {
+        FailActive();
+      } else {
+        ASSERT_TRUE(host_.AdvanceToNextTimer());
+      }
+    }
+  }
+
+  bool HasCancelled(TimerId id) const {
+    const auto& cancelled = host_.cancelled_timers();
+    return std::find(cancelled.begin(), cancelled.end(), id) != cancelled.end();
+  }
+};
+
+// ---------------------------------------------------------------------------
+// Offline
+
+TEST_F(LifecycleTest, OfflineLeavesAnOpenStreamAlone) {
+  MakeBalancer(2);
+  balancer().Start();
+  const int a = static_cast<int>(LastEndpoint());
+  OpenActive();
+  const std::size_t log_size = host_.log().size();
+  balancer().OnOffline();
+  EXPECT_TRUE(balancer().offline());
+  EXPECT_EQ(host_.log().size(), log_size);
+  EXPECT_EQ(balancer().ready_state(), ReadyState::kOpen);
+  EXPECT_EQ(Message("1"), a);
+  balancer().OnOffline();  // repeated: nothing more
+  EXPECT_EQ(host_.log().size(), log_size);
+  // Back online with the stream still open: nothing to do.
+  balancer().OnOnline();
+  EXPECT_FALSE(balancer().offline());
+  EXPECT_EQ(host_.log().size(), log_size);
+  EXPECT_EQ(balancer().ready_state(), ReadyState::kOpen);
+}
+
+TEST_F(LifecycleTest, OfflineReplacesThePendingRetryWithASlowProbe) {
+  MakeBalancer(1);
+  balancer().Start();
+  FailActive();  // t=0: retry at 1000
+  ASSERT_EQ(host_.timers().size(), 1u);
+  const TimerId retry = host_.timers()[0].id;
+  host_.AdvanceTo(500);
+  balancer().OnOffline();
+  EXPECT_TRUE(HasCancelled(retry));
+  EXPECT_TRUE(balancer().retry_pending());
+  ASSERT_EQ(host_.timers().size(), 1u);
+  EXPECT_EQ(host_.timers()[0].due_ms, 500 + 30000);  // backoff.max_ms
+  EXPECT_EQ(balancer().ready_state(), ReadyState::kConnecting);
+  host_.AdvanceTo(30499);
+  EXPECT_EQ(ConnectionCount(), 1u);
+}
+
+// Regression (fixed): the slow probe never probes. When the probe timer fires,
+// OnTimer -> ConnectNext finds offline_ still set and only schedules the
+// next probe (`if (offline_) { ScheduleRetryAt(now + max_ms); return; }`),
+// so while the browser reports offline no connection is ever attempted:
+// if the offline signal is wrong (captive portals, VPNs, some Linux network
+// managers) the stream never comes back until an `online` event. Fix: let
+// the probe timer attempt a connection (e.g. ConnectNext(reason,
+// /*probe=*/true) from OnTimer skips the offline gate; a failed probe lands
+// in ConnectNext again, which schedules the next probe max_ms later).
+TEST_F(LifecycleTest, TheSlowProbeAttemptsAConnectionEveryMaxBackoff) {
+  MakeBalancer(1);
+  balancer().Start();
+  FailActive();  // t=0
+  host_.AdvanceTo(500);
+  balancer().OnOffline();
+  std::vector<double> probes;
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(host_.AdvanceToNextTimer());
+    if (!host_.open_ids().empty()) {
+      probes.push_back(LastAttemptAt());
+      FailActive();
+    }
+  }
+  EXPECT_EQ(probes, (std::vector<double>{30500, 60500, 90500, 120500, 150500}))
+      << "attempts while offline: " << ConnectionCount() - 1;
+}
+
+TEST_F(LifecycleTest, AFailureWhileOfflineWaitsForTheProbe) {
+  MakeBalancer(2);
+  balancer().Start();
+  const std::size_t a = LastEndpoint();
+  OpenActive();
+  balancer().OnOffline();
+  host_.AdvanceTo(2000);
+  FailActive();  // the stream drops while offline
+
+  ASSERT_EQ(host_.error_notices().size(), 1u);
+  EXPECT_EQ(host_.error_notices()[0].endpoint, a);
+  EXPECT_EQ(host_.error_notices()[0].reason, FailureReason::kClosed);
+  EXPECT_TRUE(host_.failover_notices().empty());
+  EXPECT_TRUE(host_.open_ids().empty());
+  EXPECT_EQ(ConnectionCount(), 1u);  // no failover while offline
+  ASSERT_EQ(host_.timers().size(), 1u);
+  EXPECT_EQ(host_.timers()[0].due_ms, 2000 + 30000);
+  host_.AdvanceTo(31999);
+  EXPECT_EQ(ConnectionCount(), 1u);
+}
+
+TEST_F(LifecycleTest, StartWhileOfflineWaitsForOnline) {
+  MakeBalancer(2);
+  balancer().OnOffline();
+  balancer().Start();
+  EXPECT_EQ(ConnectionCount(), 0u);
+  EXPECT_TRUE(balancer().retry_pending());
+  EXPECT_EQ(balancer().ready_state(), ReadyState::kConnecting);
+  host_.AdvanceTo(700);
+  balancer().OnOnline();
+  ASSERT_EQ(ConnectionCount(), 1u);
+  EXPECT_EQ(LastAttemptAt(), 700);
+  EXPECT_FALSE(balancer().retry_pending());
+  EXPECT_TRUE(host_.timers().empty());
+}
+
+// ---------------------------------------------------------------------------
+// Online
+
+TEST_F(LifecycleTest, OnlineReconnectsAtOnceAndClearsCooldowns) {
+  MakeBalancer(2);
+  balancer().Start();
+  FailEveryAttemptUntil(60000);  // cool-downs of several seconds by now
+  ASSERT_TRUE(host_.open_ids().empty());
+  for (const Endpoint& endpoint : balancer().endpoints()) {
+    ASSERT_EQ(endpoint.state, EndpointState::kCoolingDown);
+    ASSERT_GT(endpoint.cooldown_until_ms, host_.now() + 100);
+  }
+  balancer().OnOffline();
+  const std::size_t attempts = ConnectionCount();
+  host_.Advance(100);
+  const double online_at = host_.now();
+  balancer().OnOnline();
+
+  EXPECT_FALSE(balancer().offline());
+  ASSERT_EQ(ConnectionCount(), attempts + 1);
+  EXPECT_EQ(LastAttemptAt(), online_at);
+  EXPECT_FALSE(balancer().retry_pending());
+  EXPECT_TRUE(host_.timers().empty());  // the probe was cancelled
+  for (std::size_t i = 0; i < 2; ++i) {
+    if (i == LastEndpoint()) continue;
+    EXPECT_EQ(EndpointAt(i).state, EndpointState::kIdle) << i;
+  }
+  // The other endpoint is eligible at once too.
+  FailActive();
+  ASSERT_EQ(ConnectionCount(), attempts + 2);
+  EXPECT_EQ(LastAttemptAt(), online_at);
+}
+
+TEST_F(LifecycleTest, OnlineTakesEjectedEndpointsBackToo) {
+  BalancerOptions options = ExactOptions();
+  options.ejection.after_failures = 1;
+  options.ejection.max_percent = 100;
+  MakeBalancer(2, "round-robin", options);
+  balancer().Start();
+  FailActive();
+  FailActive();  // both ejected for 30 s
+  for (const Endpoint& endpoint : balancer().endpoints()) {
+    ASSERT_EQ(endpoint.state, EndpointState::kEjected);
+  }
+  balancer().OnOffline();
+  host_.Advance(100);
+  balancer().OnOnline();
+  ASSERT_EQ(ConnectionCount(), 3u);
+  EXPECT_EQ(LastAttemptAt(), 100);
+  const std::size_t other = 1 - LastEndpoint();
+  EXPECT_EQ(EndpointAt(other).state, EndpointState::kIdle);
+}
+
+TEST_F(LifecycleTest, OnlineRespectsTheRetryBudget) {
+  BalancerOptions options = ExactOptions();
+  options.max_connects_per_minute = 2;
+  MakeBalancer(2, "round-robin", options);
+  balancer().Start();
+  FailActive();
+  FailActive();  // two attempts at t=0: the budget is spent until 60000
+  balancer().OnOffline();
+  host_.Advance(100);
+  balancer().OnOnline();
+  EXPECT_EQ(ConnectionCount(), 2u);
+  EXPECT_TRUE(balancer().retry_pending());
+  ASSERT_EQ(host_.timers().size(), 1u);
+  EXPECT_EQ(host_.timers()[0].due_ms, 60000);
+  host_.AdvanceTo(60000);
+  EXPECT_EQ(ConnectionCount(), 3u);
+}
+
+TEST_F(LifecycleTest, OnlineWhileAnAttemptIsPendingLeavesItAlone) {
+  MakeBalancer(2);
+  balancer().Start();
+  balancer().OnOffline();
+  const std::size_t log_size = host_.log().size();
+  balancer().OnOnline();
+  EXPECT_EQ(host_.log().size(), log_size);
+  EXPECT_EQ(ConnectionCount(), 1u);
+  EXPECT_EQ(host_.open_ids().size(), 1u);
+}
+
+TEST_F(LifecycleTest, OnlineWithoutOfflineDoesNothing) {
+  MakeBalancer(1);
+  balancer().Start();
+  FailActive();
+  const std::size_t log_size = host_.log().size();
+  balancer().OnOnline();
+  EXPECT_EQ(host_.log().size(), log_size);
+  EXPECT_EQ(ConnectionCount(), 1u);
+}
+
+// ---------------------------------------------------------------------------
+// Resume
+
+TEST_F(LifecycleTest, ResumeWithADeadOpenStreamFailsOverAsClosed) {
+  MakeBalancer(2);
+  balancer().Start();
+  const std::size_t a = LastEndpoint();
+  const ConnectionId first = LastConnectionId();
+  OpenActive();
+  host_.Advance(3000);
+  balancer().OnResume(/*active_alive=*/false);
+
+  EXPECT_EQ(host_.closed(), std::vector<ConnectionId>{first});
+  ASSERT_EQ(host_.error_notices().size(), 1u);
+  EXPECT_EQ(host_.error_notices()[0].endpoint, a);
+  EXPECT_EQ(host_.error_notices()[0].reason, FailureReason::kClosed);
+  ASSERT_EQ(host_.failover_notices().size(), 1u);
+  EXPECT_EQ(host_.failover_notices()[0].from, std::optional<std::size_t>(a));
+  EXPECT_EQ(host_.failover_notices()[0].reason, FailureReason::kClosed);
+  ASSERT_EQ(ConnectionCount(), 2u);
+  EXPECT_EQ(LastAttemptAt(), 3000);
+  EXPECT_EQ(EndpointAt(a).counters.last_error, FailureReason::kClosed);
+}
+
+TEST_F(LifecycleTest, ResumeWithADeadAttemptFailsOverAsNetwork) {
+  MakeBalancer(2);
+  balancer().Start();
+  balancer().OnResume(false);
+  ASSERT_EQ(host_.error_notices().size(), 1u);
+  EXPECT_EQ(host_.error_notices()[0].reason, FailureReason::kNetwork);
+  EXPECT_EQ(ConnectionCount(), 2u);
+}
+
+TEST_F(LifecycleTest, ResumeWithALiveStreamDoesNothing) {
+  MakeBalancer(2);
+  balancer().Start();
+  OpenActive();
+  host_.Suspend(600000);
+  const std::size_t log_size = host_.log().size();
+  balancer().OnResume(true);
+  EXPECT_EQ(host_.log().size(), log_size);
+  EXPECT_EQ(balancer().ready_state(), ReadyState::kOpen);
+}
+
+TEST_F(LifecycleTest, ResumeEndsARetryWaitWhoseTimerWasThrottled) {
+  MakeBalancer(1);
+  balancer().Start();
+  FailActive();  // retry due at 1000
+  const TimerId retry = host_.timers().at(0).id;
+  host_.Suspend(5000);  // a background tab: the timer has not fired
+  balancer().OnResume(true);
+  ASSERT_EQ(ConnectionCount(), 2u);
+  EXPECT_EQ(LastAttemptAt(), 5000);
+  EXPECT_TRUE(HasCancelled(retry));
+  EXPECT_TRUE(host_.timers().empty());
+  host_.Advance(10000);
+  EXPECT_EQ(ConnectionCount(), 2u);  // not twice
+}
+
+TEST_F(LifecycleTest, ResumeEndsACoolDownNow) {
+  MakeBalancer(1);
+  balancer().Start();
+  FailActive();  // retry due at 1000
+  const TimerId retry = host_.timers().at(0).id;
+  host_.AdvanceTo(300);
+  balancer().OnResume(true);
+  ASSERT_EQ(ConnectionCount(), 2u);
+  EXPECT_EQ(LastAttemptAt(), 300);
+  EXPECT_TRUE(HasCancelled(retry));
+  EXPECT_FALSE(balancer().retry_pending());
+  host_.AdvanceTo(5000);
+  EXPECT_EQ(ConnectionCount(), 2u);
+}
+
+TEST_F(LifecycleTest, ResumeKeepsTheFloorWhileEverythingIsDown) {
+  MakeBalancer(1);
+  balancer().Start();
+  FailActive();  // t=0, every endpoint down
+  host_.AdvanceTo(100);
+  balancer().OnResume(true);
+  EXPECT_EQ(ConnectionCount(), 1u);
+  ASSERT_EQ(host_.timers().size(), 1u);
+  EXPECT_EQ(host_.timers()[0].due_ms, 250);
+  host_.AdvanceTo(250);
+  ASSERT_EQ(ConnectionCount(), 2u);
+  EXPECT_EQ(LastAttemptAt(), 250);
+}
+
+TEST_F(LifecycleTest, ResumeLeavesEjectedEndpointsOut) {
+  // a is ejected (backoff to 1000, ejection to 30000); b only cools down.
+  BalancerOptions options = ExactOptions();
+  options.ejection.after_failures = 1;
+  options.ejection.max_percent = 50;
+  MakeBalancer(2, "round-robin", options);
+  balancer().Start();
+  const std::size_t a = LastEndpoint();
+  FailActive();
+  const std::size_t b = LastEndpoint();
+  FailActive();
+  ASSERT_EQ(EndpointAt(a).state, EndpointState::kEjected);
+  ASSERT_EQ(EndpointAt(b).state, EndpointState::kCoolingDown);
+  host_.AdvanceTo(500);
+  balancer().OnResume(true);
+  ASSERT_EQ(ConnectionCount(), 3u);
+  EXPECT_EQ(LastEndpoint(), b);
+  EXPECT_EQ(EndpointAt(a).state, EndpointState::kEjected);
+}
+
+TEST_F(LifecycleTest, ResumeWithEveryEndpointEjectedWaitsForTheirBackoff) {
+  BalancerOptions options = ExactOptions();
+  options.ejection.after_failures = 1;
+  options.ejection.max_percent = 100;
+  MakeBalancer(2, "round-robin", options);
+  balancer().Start();
+  FailActive();
+  FailActive();  // both ejected, backoff to 1000
+  host_.AdvanceTo(500);
+  balancer().OnResume(true);
+  EXPECT_EQ(ConnectionCount(), 2u);
+  EXPECT_TRUE(balancer().retry_pending());
+  host_.AdvanceTo(1000);  // panic, on their backoff
+  EXPECT_EQ(ConnectionCount(), 3u);
+}
+
+TEST_F(LifecycleTest, ResumeKeepsTheRetryBudget) {
+  BalancerOptions options = ExactOptions();
+  options.max_connects_per_minute = 1;
+  MakeBalancer(2, "round-robin", options);
+  balancer().Start();
+  FailActive();  // the budget is spent until 60000
+  ASSERT_EQ(host_.timers().size(), 1u);
+  EXPECT_EQ(host_.timers()[0].due_ms, 60000);
+  host_.AdvanceTo(500);
+  balancer().OnResume(true);
+  EXPECT_EQ(ConnectionCount(), 1u);
+  ASSERT_EQ(host_.timers().size(), 1u);
+  EXPECT_EQ(host_.timers()[0].due_ms, 60000);
+}
+
+TEST_F(LifecycleTest, LifecycleSignalsBeforeStartDoNothing) {
+  MakeBalancer(2);
+  balancer().OnResume(false);
+  balancer().OnResume(true);
+  balancer().OnOffline();
+  balancer().OnOnline();
+  EXPECT_TRUE(host_.log().empty());
+  balancer().Start();
+  EXPECT_EQ(ConnectionCount(), 1u);
+}
+
+TEST_F(LifecycleTest, LifecycleSignalsAfterCloseDoNothing) {
+  MakeBalancer(2);
+  balancer().Start();
+  FailActive();
+  FailActive();
+  balancer().Close();
+  const std::size_t log_size = host_.log().size();
+  balancer().OnOffline();
+  balancer().OnOnline();
+  balancer().OnResume(false);
+  balancer().OnResume(true);
+  host_.Advance(600000);
+  EXPECT_EQ(host_.log().size(), log_size);
+  EXPECT_EQ(balancer().ready_state(), ReadyState::kClosed);
+}
+
+TEST_F(LifecycleTest, CloseWhileOfflineCancelsTheProbe) {
+  MakeBalancer(1);
+  balancer().Start();
+  FailActive();
+  balancer().OnOffline();
+  balancer().Close();
+  EXPECT_TRUE(host_.timers().empty());
+  EXPECT_FALSE(balancer().retry_pending());
+}
+
+}  // namespace
+}  // namespace test
+}  // namespace sse_balancer
