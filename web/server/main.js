@@ -1,0 +1,372 @@
+#!/usr/bin/env node
+// sse-balancer's server: a page/API server and N SSE backends streaming the
+// `chat` and `logs` channels of one log store (in-process memory, or Redis
+// Streams shared by every process pointed at the same Redis).
+//
+//   node web/server/main.js [--backends 3] [--port-base 8080] [--redis redis://127.0.0.1:6379]
+//                           [--log-rate 20] [--allowed-origin URL]... [--help]
+//
+// Page server on P (= --port-base): /web/** (chat page /web/chat/, log page
+// /web/logs/, demo /web/demo/), / -> /web/chat/, and the control API:
+//   GET  /api/backends               [{ index, url, origin, mode, openStreams, connections, chatUrl, logsUrl, messagesUrl }]
+//   POST /api/backends/:i/kill       (also /revive, and /mode with {"mode": "..."}) -> the backend as above
+// Backends on P+1 .. P+N, each: GET /chat/events, GET /logs/events, GET /events
+// (= logs, for the demo page), POST /chat/messages, GET /chat/health.
+//
+// startServer(options) does the same in-process (for tests) and returns
+// { pageOrigin, backends, store, cluster, generator, page, stop() }.
+
+import path from 'node:path';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import express from 'express';
+import { startCluster, MODES } from './backend-cluster.js';
+import { startPageServer } from './static-server.js';
+import { MemoryStore } from './stores/memory-store.js';
+import { startLogGenerator, MAX_LOG_RATE } from './log-generator.js';
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const DEFAULT_HOST = '127.0.0.1';
+export const CHANNELS = Object.freeze(['chat', 'logs']);
+export const PAGE_CSP =
+  "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' http://127.0.0.1:* http://localhost:*; style-src 'self'; img-src 'self' data:";
+const MAX_BACKENDS = 16;
+const SHUTDOWN_TIMEOUT_MS = 3000;
+
+export const USAGE = `usage: node web/server/main.js [options]
+
+  --backends N          number of SSE backends (1-${MAX_BACKENDS}, default 3)
+  --port-base P         page/API server on port P, backends on P+1 .. P+N (1-65535, default 8080)
+  --redis URL           keep the log in Redis Streams (redis://host:port[/db]), shared by every
+                        process using the same Redis; default: in this process's memory
+  --log-rate N          generated log lines per second on the logs channel (0-${MAX_LOG_RATE}, 0 = off, default 20)
+  --allowed-origin URL  one more origin allowed to use the backends (repeatable); the page
+                        server's own origin and its http://localhost:P twin are always allowed
+  --help                show this help`;
+
+export class UsageError extends Error {}
+
+function parseOrigin(value) {
+  let url;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`--allowed-origin must be an origin like http://example.com:8080, got ${JSON.stringify(value)}`);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password || url.search || url.hash || url.pathname !== '/') {
+    throw new UsageError(`--allowed-origin must be an http(s) origin without path, query or credentials, got ${JSON.stringify(value)}`);
+  }
+  return url.origin;
+}
+
+function parseRedisUrl(value) {
+  let url;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`--redis must be a URL like redis://127.0.0.1:6379, got ${JSON.stringify(value)}`);
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new UsageError(`--redis must start with redis:// or rediss://, got ${JSON.stringify(value)}`);
+  }
+  if (!url.hostname) throw new UsageError(`--redis needs a host, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function parseInteger(name, value, min, max) {
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new UsageError(`--${name} must be an integer between ${min} and ${max}, got ${JSON.stringify(value)}`);
+  }
+  return Number(value);
+}
+
+const FLAGS = {
+  backends: { key: 'backends', parse: (v) => parseInteger('backends', v, 1, MAX_BACKENDS) },
+  'port-base': { key: 'portBase', parse: (v) => parseInteger('port-base', v, 1, 65535) },
+  redis: { key: 'redis', parse: parseRedisUrl },
+  'log-rate': {
+    key: 'logRate',
+    parse: (v) => {
+      if (!/^\d+(\.\d+)?$/.test(v) || Number(v) > MAX_LOG_RATE) {
+        throw new UsageError(`--log-rate must be a number of lines per second between 0 and ${MAX_LOG_RATE}, got ${JSON.stringify(v)}`);
+      }
+      return Number(v);
+    },
+  },
+  'allowed-origin': { key: 'allowedOrigins', parse: parseOrigin, repeatable: true },
+};
+
+/** Parse the command line; throws UsageError. Returns { help: true } for --help. */
+export function parseArgs(argv) {
+  const out = { backends: 3, portBase: 8080, redis: null, logRate: 20, allowedOrigins: [] };
+  const seen = new Set();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--help' || arg === '-h') return { help: true };
+    const m = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
+    if (!m || !(m[1] in FLAGS)) throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
+    const flag = FLAGS[m[1]];
+    let value = m[2];
+    if (value === undefined) {
+      if (i + 1 >= argv.length || argv[i + 1].startsWith('--')) throw new UsageError(`--${m[1]} needs a value`);
+      value = argv[++i];
+    }
+    if (seen.has(m[1]) && !flag.repeatable) throw new UsageError(`--${m[1]} given more than once`);
+    seen.add(m[1]);
+    const parsed = flag.parse(value);
+    if (flag.repeatable) {
+      if (!out[flag.key].includes(parsed)) out[flag.key].push(parsed);
+    } else out[flag.key] = parsed;
+  }
+  if (out.portBase + out.backends > 65535) {
+    throw new UsageError(`--port-base ${out.portBase} leaves no room for ${out.backends} backend port(s) after it (max port 65535)`);
+  }
+  return out;
+}
+
+function parseIndex(raw, count) {
+  if (!/^\d{1,3}$/.test(raw)) return null;
+  const i = Number(raw);
+  return i < count ? i : null;
+}
+
+/**
+ * Start a whole deployment in this process.
+ *
+ * @param {{
+ *   backends?: number,         // default 3
+ *   portBase?: number,         // page server port, backends on the next ports; 0 (default for
+ *                              // tests: pass it) picks free ports for all of them. Default 8080.
+ *   host?: string,             // default 127.0.0.1
+ *   redis?: string | null,     // Redis URL: use the Redis store
+ *   redisKeyPrefix?: string,   // prefix of every Redis key (default '')
+ *   store?: object,            // an already created store (left open by stop())
+ *   capacity?: number,         // entries kept per channel (default 10000)
+ *   logRate?: number,          // lines/s on the logs channel (default 20, 0 = off)
+ *   allowedOrigins?: string[], // extra origins allowed by the backends
+ *   heartbeatMs?: number,      // default 5000
+ *   chat?: object | false,     // chat API options (see chat-api.js)
+ *   root?: string,             // directory whose web/ is served (default: this repository)
+ * }} [options]
+ */
+export async function startServer(options = {}) {
+  const {
+    backends: count = 3,
+    portBase = 8080,
+    host = DEFAULT_HOST,
+    redis = null,
+    redisKeyPrefix = '',
+    store: givenStore = undefined,
+    capacity = 10000,
+    logRate = 20,
+    allowedOrigins = [],
+    heartbeatMs = 5000,
+    chat = {},
+    root = REPO_ROOT,
+  } = options;
+  if (!Number.isInteger(count) || count < 1 || count > MAX_BACKENDS) throw new RangeError(`backends must be an integer in [1, ${MAX_BACKENDS}], got ${count}`);
+  if (!Number.isInteger(portBase) || portBase < 0 || portBase + count > 65535) throw new RangeError(`invalid portBase ${portBase}`);
+  if (!Array.isArray(allowedOrigins)) throw new TypeError('allowedOrigins must be an array');
+  if (redis !== null && givenStore !== undefined) throw new TypeError('give either redis or store, not both');
+
+  let store = givenStore;
+  let ownsStore = false;
+  let page = null;
+  let cluster = null;
+  let generator = null;
+  const pageOrigins = new Set();
+
+  const controlApi = (app) => {
+    // The server's own source is not for the browser.
+    app.use('/web/server', (req, res) => res.status(404).type('text/plain').send('not found\n'));
+    app.get('/', (req, res) => res.redirect(302, '/web/chat/'));
+
+    const api = express.Router();
+    api.use(express.json({ limit: '16kb' }));
+    // Mutating calls must come from our own pages (no cross-site CSRF).
+    api.use((req, res, next) => {
+      res.set('Cache-Control', 'no-store');
+      const origin = req.get('Origin');
+      if (req.method !== 'GET' && req.method !== 'HEAD' && origin !== undefined && !pageOrigins.has(origin)) {
+        return res.status(403).json({ error: `origin ${origin} is not allowed to control the backends` });
+      }
+      next();
+    });
+    const describe = (i) => {
+      const b = cluster.backends[i];
+      return {
+        index: i,
+        url: b.url,
+        origin: b.origin,
+        mode: cluster.mode(i),
+        openStreams: cluster.openStreams(i),
+        connections: cluster.connectionCount(i),
+        chatUrl: b.channels.chat,
+        logsUrl: b.channels.logs,
+        messagesUrl: b.messagesUrl,
+      };
+    };
+    api.get('/backends', (req, res) => {
+      res.json(cluster.backends.map((b) => describe(b.index)));
+    });
+    const action = (fn) => async (req, res, next) => {
+      const i = parseIndex(req.params.i, cluster.backends.length);
+      if (i === null) {
+        return res.status(400).json({ error: `bad backend index ${JSON.stringify(req.params.i)}; expected 0..${cluster.backends.length - 1}` });
+      }
+      try {
+        const err = await fn(i, req);
+        if (err) return res.status(400).json({ error: err });
+        res.json(describe(i));
+      } catch (e) {
+        next(e);
+      }
+    };
+    api.post('/backends/:i/kill', action((i) => cluster.kill(i)));
+    api.post('/backends/:i/revive', action((i) => cluster.revive(i)));
+    api.post(
+      '/backends/:i/mode',
+      action(async (i, req) => {
+        const mode = req.body && req.body.mode;
+        if (!MODES.includes(mode)) return `mode must be one of ${MODES.join(', ')}`;
+        await cluster.setMode(i, mode);
+      }),
+    );
+    api.use((req, res) => res.status(404).json({ error: 'not found' }));
+    // eslint-disable-next-line no-unused-vars
+    api.use((err, req, res, next) => {
+      const status = err.status || err.statusCode || 500;
+      res.status(status).json({ error: status >= 500 ? 'internal error' : err.message });
+      if (status >= 500) console.error(err);
+    });
+    app.use('/api', api);
+  };
+
+  const stopAll = async () => {
+    if (generator) generator.stop();
+    await Promise.all([cluster ? cluster.close() : null, page ? page.close() : null]);
+    if (ownsStore && store) await store.close();
+  };
+
+  try {
+    if (store === undefined) {
+      if (redis !== null) {
+        const { RedisStore } = await import('./stores/redis-store.js');
+        store = await RedisStore.connect({ url: redis, capacity, keyPrefix: redisKeyPrefix });
+      } else {
+        store = new MemoryStore({ capacity });
+      }
+      ownsStore = true;
+    }
+    page = await startPageServer({ host, port: portBase, root, csp: PAGE_CSP, extraRoutes: controlApi, prefixes: ['web'] });
+    pageOrigins.add(page.origin);
+    pageOrigins.add(`http://localhost:${page.port}`);
+    cluster = await startCluster({
+      count,
+      host,
+      ports: portBase === 0 ? undefined : Array.from({ length: count }, (_, k) => portBase + 1 + k),
+      allowedOrigins: [...new Set([...pageOrigins, ...allowedOrigins])],
+      store,
+      channels: [...CHANNELS],
+      defaultChannel: 'logs',
+      heartbeatMs,
+      chat,
+    });
+    generator = startLogGenerator({ store, channel: 'logs', rate: logRate });
+  } catch (err) {
+    await stopAll().catch(() => {});
+    throw err;
+  }
+
+  let stopping = null;
+  return {
+    pageOrigin: page.origin,
+    chatPageUrl: `${page.origin}/web/chat/`,
+    logsPageUrl: `${page.origin}/web/logs/`,
+    backends: cluster.backends.map((b) =>
+      Object.freeze({ index: b.index, url: b.url, origin: b.origin, chatUrl: b.channels.chat, logsUrl: b.channels.logs, messagesUrl: b.messagesUrl }),
+    ),
+    store,
+    cluster,
+    generator,
+    page,
+    /** Stop the generator, close every server and (if it created it) the store. Idempotent. */
+    stop() {
+      if (!stopping) stopping = stopAll();
+      return stopping;
+    },
+  };
+}
+
+async function main() {
+  let opts;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`sse-balancer: ${err.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (opts.help) {
+    console.log(USAGE);
+    return;
+  }
+
+  let server;
+  try {
+    server = await startServer(opts);
+  } catch (err) {
+    if (err && err.code === 'EADDRINUSE') {
+      console.error(
+        `sse-balancer: port ${err.port} is already in use; pick another --port-base (the page server uses it, the ${opts.backends} backend(s) the ports after it)`,
+      );
+    } else if (opts.redis && /redis|ECONNREFUSED|ENOTFOUND|ETIMEDOUT|connect/i.test(String(err && err.message))) {
+      console.error(`sse-balancer: ${err.message}`);
+    } else {
+      console.error('sse-balancer: failed to start:', err);
+    }
+    process.exit(1);
+  }
+
+  const o = server.pageOrigin;
+  console.log(`sse-balancer: chat ${o}/web/chat/  logs ${o}/web/logs/`);
+  console.log(`  demo ${o}/web/demo/   control API ${o}/api/backends`);
+  for (const b of server.backends) console.log(`  backend ${b.index}: ${b.origin}  chat ${b.chatUrl}  logs ${b.logsUrl}  post ${b.messagesUrl}`);
+  console.log(
+    `  store: ${opts.redis ? `redis ${opts.redis} (shared with every process using it)` : 'memory (this process only)'}; ` +
+      `${opts.logRate} log line(s)/s; press Ctrl+C to stop`,
+  );
+  for (const f of ['web/index.js', 'web/dist/sse-balancer-core.wasm']) {
+    if (!fs.existsSync(path.join(REPO_ROOT, f))) console.warn(`  warning: ${f} is missing; build the library first (npm run build) or the pages cannot load it`);
+  }
+
+  let signalled = false;
+  const onSignal = (sig) => {
+    if (signalled) {
+      console.error(`sse-balancer: second ${sig}, exiting now`);
+      process.exit(130);
+    }
+    signalled = true;
+    console.log(`\nsse-balancer: ${sig} received, shutting down`);
+    setTimeout(() => {
+      console.error('sse-balancer: shutdown timed out, forcing exit');
+      process.exit(1);
+    }, SHUTDOWN_TIMEOUT_MS).unref();
+    server.stop().then(
+      () => process.exit(0),
+      (err) => {
+        console.error('sse-balancer: error during shutdown:', err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
