@@ -40,6 +40,20 @@ class WasmBalancer {
   void OnUrlFailed(ConnectionId id) {
     if (host_.AbandonOpen(id)) balancer_.OnError(id, FailureReason::kProvider);
   }
+  int PickForRequest(val exclude) {
+    std::vector<std::size_t> excluded;
+    const int length = exclude["length"].as<int>();
+    for (int i = 0; i < length; ++i) {
+      excluded.push_back(static_cast<std::size_t>(exclude[i].as<int>()));
+    }
+    const auto pick = balancer_.PickForRequest(excluded);
+    return pick ? static_cast<int>(*pick) : -1;
+  }
+  void OnRequestFailed(int endpoint) {
+    if (endpoint >= 0) {
+      balancer_.OnRequestFailed(static_cast<std::size_t>(endpoint));
+    }
+  }
   void OnOnline() { balancer_.OnOnline(); }
   void OnOffline() { balancer_.OnOffline(); }
   void OnResume() {
@@ -103,6 +117,8 @@ EMSCRIPTEN_BINDINGS(sse_balancer) {
       .function("onTimer", &WasmBalancer::OnTimer)
       .function("onUrlResolved", &WasmBalancer::OnUrlResolved)
       .function("onUrlFailed", &WasmBalancer::OnUrlFailed)
+      .function("pickForRequest", &WasmBalancer::PickForRequest)
+      .function("onRequestFailed", &WasmBalancer::OnRequestFailed)
       .function("onOnline", &WasmBalancer::OnOnline)
       .function("onOffline", &WasmBalancer::OnOffline)
       .function("onResume", &WasmBalancer::OnResume)

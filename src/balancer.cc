@@ -211,6 +211,38 @@ void Balancer::OnResume(bool active_alive) {
   }
 }
 
+std::optional<std::size_t> Balancer::PickForRequest(
+    const std::vector<std::size_t>& exclude) {
+  if (closed_) return std::nullopt;
+  const auto excluded = [&exclude](std::size_t i) {
+    return std::find(exclude.begin(), exclude.end(), i) != exclude.end();
+  };
+  Eligible(/*panic=*/false);  // lets expired cool-downs end
+  std::vector<std::size_t> healthy;
+  std::vector<std::size_t> any;
+  for (std::size_t i = 0; i < endpoints_.size(); ++i) {
+    if (excluded(i)) continue;
+    any.push_back(i);
+    const EndpointState state = endpoints_[i].state;
+    if (state != EndpointState::kCoolingDown &&
+        state != EndpointState::kEjected) {
+      healthy.push_back(i);
+    }
+  }
+  if (any.empty()) return std::nullopt;
+  return policy_->Pick(endpoints_, healthy.empty() ? any : healthy, rng_);
+}
+
+void Balancer::OnRequestFailed(std::size_t endpoint) {
+  if (closed_ || endpoint >= endpoints_.size() || active_ == endpoint) return;
+  const EndpointState state = endpoints_[endpoint].state;
+  if (state == EndpointState::kCoolingDown ||
+      state == EndpointState::kEjected) {
+    return;  // already known to be down
+  }
+  RecordFailure(endpoint, FailureReason::kNetwork);
+}
+
 bool Balancer::MayEject(std::size_t index, double now_ms) const {
   std::size_t ejected = 0;
   for (std::size_t i = 0; i < endpoints_.size(); ++i) {

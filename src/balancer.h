@@ -115,6 +115,17 @@ class Balancer {
   /// cool-downs (not ejections) are forgotten and an attempt is made now.
   void OnResume(bool active_alive);
 
+  /// Chooses the endpoint for a one-off request (a POST beside the stream)
+  /// with the same policy and health: endpoints that are not cooling down or
+  /// ejected, less `exclude`; if none is left, any not excluded (panic).
+  /// nullopt when every endpoint is excluded or after Close().
+  std::optional<std::size_t> PickForRequest(
+      const std::vector<std::size_t>& exclude);
+  /// A request to `endpoint` failed at the network level: it counts as a
+  /// `network` failure and the endpoint cools down, unless it is the active
+  /// one (its stream speaks for itself).
+  void OnRequestFailed(std::size_t endpoint);
+
   ReadyState ready_state() const { return ready_state_; }
   /// The endpoint streaming or being connected to, if any.
   std::optional<std::size_t> active_endpoint() const { return active_; }

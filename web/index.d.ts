@@ -141,6 +141,17 @@ export interface BalancerStats {
   readonly endpoints: readonly EndpointStats[];
 }
 
+/** `fetch` options: RequestInit plus whether the request may be retried. */
+export interface BalancedRequestInit extends RequestInit {
+  /** Safe to send twice: retried on another endpoint after a network failure. @default false */
+  idempotent?: boolean;
+}
+
+/** A Response from `BalancedEventSource.fetch`, with the endpoint it went to. */
+export interface BalancedResponse extends Response {
+  readonly endpoint: string;
+}
+
 /** A delivered event: EventSource's MessageEvent plus the endpoint it came through. */
 export interface BalancedMessageEvent<T = any> extends MessageEvent<T> {
   /** The endpoint URL (as configured, resolved) the event arrived through. */
@@ -208,6 +219,16 @@ export declare class BalancedEventSource extends EventTarget {
 
   /** A snapshot of the balancer's state and counters. */
   stats(): BalancerStats;
+  /**
+   * A request beside the stream (e.g. `POST /chat/messages`), sent to a
+   * healthy endpoint chosen with the same policy and health state; `input`
+   * resolves against that endpoint's URL. With `idempotent: true` a network
+   * failure is retried on the next endpoint (with an `Idempotency-Key`
+   * header added unless given); otherwise the first network error rejects.
+   * HTTP error statuses resolve normally and are never retried.
+   * @throws DOMException `InvalidStateError` after `close()`.
+   */
+  fetch(input: string | URL, init?: BalancedRequestInit): Promise<BalancedResponse>;
   /** Closes for good: nothing stays open or pending, no event fires after. */
   close(): void;
 

@@ -196,6 +196,55 @@ export class BalancedEventSource extends EventTarget {
     queueMicrotask(() => wasm.delete());
   }
 
+  /**
+   * A request beside the stream (e.g. posting a chat message) sent to a
+   * healthy endpoint chosen with the same policy and health state. `input`
+   * resolves against the chosen endpoint's URL (`'/chat/messages'` goes to
+   * that endpoint's origin). With `init.idempotent: true` a network failure
+   * is retried on another endpoint, and an `Idempotency-Key` header is added
+   * unless one is given; otherwise the first network error is thrown. HTTP
+   * error statuses are returned, never retried. The Response carries the
+   * `endpoint` it went to.
+   */
+  async fetch(input, init = {}) {
+    if (this.#closed) {
+      throw new DOMException('BalancedEventSource.fetch: the source is closed', 'InvalidStateError');
+    }
+    if (typeof input !== 'string' && !(input instanceof URL)) {
+      throw new TypeError(`BalancedEventSource.fetch: input must be a path or URL string, got ${describe(input)}`);
+    }
+    if (init === null || typeof init !== 'object') {
+      throw new TypeError(`BalancedEventSource.fetch: init must be an object, got ${describe(init)}`);
+    }
+    const { idempotent = false, ...request } = init;
+    if (typeof idempotent !== 'boolean') {
+      throw new TypeError(`BalancedEventSource.fetch: init.idempotent must be a boolean, got ${describe(idempotent)}`);
+    }
+    const headers = new Headers(request.headers);
+    if (idempotent && !headers.has('Idempotency-Key')) headers.set('Idempotency-Key', globalThis.crypto.randomUUID());
+    request.headers = headers;
+    request.credentials ??= this.#withCredentials ? 'include' : 'same-origin';
+    const tried = [];
+    let lastError;
+    do {
+      if (this.#closed) break;
+      const index = this.#core.pickForRequest(tried);
+      if (index < 0) break;
+      tried.push(index);
+      const endpoint = this.#urls[index];
+      try {
+        const response = await globalThis.fetch(new URL(String(input), endpoint), request);
+        defineReadOnly(response, { endpoint });
+        return response;
+      } catch (error) {
+        if (error?.name === 'AbortError') throw error;
+        lastError = error;
+        if (!this.#closed) this.#core.onRequestFailed(index);
+      }
+    } while (idempotent);
+    throw lastError ?? new DOMException('BalancedEventSource.fetch: the source is closed', 'InvalidStateError');
+  }
+
   addEventListener(type, listener, options) {
     super.addEventListener(type, listener, options);
     const name = String(type);

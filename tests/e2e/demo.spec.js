@@ -1,5 +1,6 @@
-// The main job: `node web/server/demo.js` (what `npm start` runs) serves a
-// page that streams through the balancer and survives a backend kill.
+// The main job: `node web/server/main.js` (what `npm start` runs) serves the
+// pages; its /web/demo/ page streams the log channel through the balancer
+// and survives a backend kill.
 import { test, expect } from './fixtures.js';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -7,15 +8,16 @@ import { ROOT } from './fixtures.js';
 
 test('demo page streams, and a killed backend fails over to another', async ({ page }, testInfo) => {
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const child = spawn(process.execPath, [path.join(ROOT, 'web/server/demo.js'), '--port', String(port), '--interval', '100'], {
+  const child = spawn(process.execPath, [path.join(ROOT, 'web/server/main.js'), '--port-base', String(port), '--log-rate', '10'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
   try {
-    await expect.poll(() => output, { timeout: 15_000 }).toContain('sse-balancer demo: open');
-    expect(output).toContain(`http://127.0.0.1:${port}/web/demo/`);
+    await expect.poll(() => output, { timeout: 15_000 }).toContain('sse-balancer: chat');
+    expect(output).toContain(`http://127.0.0.1:${port}/web/chat/`);
+    expect(output).toContain(`http://127.0.0.1:${port}/web/logs/`);
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`http://127.0.0.1:${port}/web/demo/`);

@@ -111,3 +111,19 @@ new BalancedEventSource(['/a'], { urlProvider: (url) => new URL(url) });
 // @ts-expect-error the provider must return a URL
 new BalancedEventSource(['/a'], { urlProvider: () => 42 });
 source.addEventListener('error', (event) => event.cause);
+
+// fetch beside the stream.
+async function post(): Promise<number> {
+  const response = await source.fetch('/chat/messages', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ user: 'ann', text: 'hi' }),
+    idempotent: true,
+  });
+  const endpoint: string = response.endpoint;
+  void endpoint;
+  return response.status;
+}
+void post;
+// @ts-expect-error idempotent is a boolean
+source.fetch('/x', { idempotent: 'yes' });

@@ -1,0 +1,122 @@
+// BalancedEventSource.fetch: requests beside the stream go to a healthy
+// endpoint; network failures are retried elsewhere only when idempotent.
+import { test, expect, ROOT } from './fixtures.js';
+import { startServer } from '../../web/server/main.js';
+import { startPageServer } from '../../web/server/static-server.js';
+
+let pages;
+let server;
+
+test.beforeEach(async () => {
+  pages = await startPageServer({ root: ROOT });
+  server = await startServer({ portBase: 0, logRate: 0, allowedOrigins: [pages.origin] });
+});
+
+test.afterEach(async () => {
+  await server.stop();
+  await pages.close();
+});
+
+async function open(page) {
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${pages.origin}/tests/e2e/pages/harness.html`);
+  await page.waitForFunction(() => window.harnessReady === true);
+  await page.evaluate(
+    (urls) => window.track(urls, { initialBackoffMs: 5000, maxBackoffMs: 5000, jitter: 0 }),
+    server.backends.map((b) => b.chatUrl),
+  );
+  await page.waitForFunction(() => window.source.readyState === 1);
+  return errors;
+}
+
+/** Posts from the page; returns { status, id, endpoint } or { error }. */
+function post(page, text, idempotent) {
+  return page.evaluate(
+    async ([t, i]) => {
+      try {
+        const r = await window.source.fetch('/chat/messages', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ user: `u${t.length % 7}-${t}`.slice(0, 32), text: t }),
+          idempotent: i,
+        });
+        return { status: r.status, id: (await r.json()).id, endpoint: r.endpoint };
+      } catch (e) {
+        return { error: e.name };
+      }
+    },
+    [text, idempotent],
+  );
+}
+
+test('fetch posts to a healthy endpoint and the message comes back on the stream', async ({ page }) => {
+  const errors = await open(page);
+  const r = await post(page, 'hello', false);
+  expect(r.status).toBe(201);
+  expect(server.backends.map((b) => b.chatUrl)).toContain(r.endpoint);
+  await page.waitForFunction((id) => window.log.messages.some((m) => m.id === String(id)), r.id);
+  expect(errors).toEqual([]);
+});
+
+test('idempotent requests are retried on another endpoint after a network failure, stored once', async ({ page }) => {
+  await open(page);
+  const streaming = await page.evaluate(() => window.source.url);
+  const dead = server.backends.findIndex((b) => b.chatUrl !== streaming);
+  await server.cluster.kill(dead);
+  const results = [];
+  for (let i = 0; i < 6; i++) results.push(await post(page, `retry-${i}`, true));
+  for (const r of results) {
+    expect(r.status).toBe(201);
+    expect(r.endpoint).not.toBe(server.backends[dead].chatUrl);
+  }
+  const stored = await server.store.since('chat', 0);
+  expect(stored.map((e) => JSON.parse(e.data).text)).toEqual(results.map((_, i) => `retry-${i}`));
+  const stats = await page.evaluate(() => window.source.stats());
+  // Round-robin reached the dead endpoint, failed, and cooled it down.
+  expect(stats.endpoints[dead].failuresByReason.network).toBe(1);
+  expect(stats.endpoints[dead].state).toBe('cooling-down');
+});
+
+test('non-idempotent requests are not retried: the network error reaches the caller', async ({ page }) => {
+  await open(page);
+  const streaming = await page.evaluate(() => window.source.url);
+  const dead = server.backends.findIndex((b) => b.chatUrl !== streaming);
+  await server.cluster.kill(dead);
+  const results = [];
+  for (let i = 0; i < 3; i++) results.push(await post(page, `once-${i}`, false));
+  const failed = results.filter((r) => r.error);
+  expect(failed).toEqual([{ error: 'TypeError' }]); // exactly the one that hit the dead endpoint
+  const stored = await server.store.since('chat', 0);
+  expect(stored.length).toBe(2);
+  // The next request avoids the endpoint that just failed.
+  const next = await post(page, 'after', false);
+  expect(next.status).toBe(201);
+});
+
+test('fetch after close() rejects with InvalidStateError; bad arguments name the problem', async ({ page }) => {
+  await open(page);
+  const r = await page.evaluate(async () => {
+    const out = {};
+    try {
+      await window.source.fetch(42);
+    } catch (e) {
+      out.badInput = `${e.name}: ${e.message}`;
+    }
+    try {
+      await window.source.fetch('/x', { idempotent: 'yes' });
+    } catch (e) {
+      out.badFlag = `${e.name}: ${e.message}`;
+    }
+    window.source.close();
+    try {
+      await window.source.fetch('/chat/messages');
+    } catch (e) {
+      out.closed = e.name;
+    }
+    return out;
+  });
+  expect(r.badInput).toMatch(/^TypeError: .*input/);
+  expect(r.badFlag).toMatch(/^TypeError: .*idempotent/);
+  expect(r.closed).toBe('InvalidStateError');
+});
