@@ -108,7 +108,15 @@ export function createChatService(options) {
   const ipBuckets = ipRateLimit ? new TokenBuckets({ ...ipRateLimit, now }) : null;
   const stats = { stored: 0, duplicates: 0, rejected: 0 };
 
-  const parseJson = express.json({ limit: maxBodyBytes, strict: false, type: () => true });
+  const parseJson = express.json({
+    limit: maxBodyBytes,
+    strict: false,
+    type: () => true,
+    // Remember the raw size: body-parser turns an empty body into {}.
+    verify: (req, res, buf) => {
+      req.rawBodyLength = buf.length;
+    },
+  });
 
   /**
    * Install the routes on one backend's app.
@@ -149,6 +157,7 @@ export function createChatService(options) {
       },
       parseJson,
       async (req, res) => {
+        if (!req.rawBodyLength) return fail(res, 400, 'the body is empty; expected a JSON object');
         const v = validateMessage(req.body);
         if (!v.ok) return fail(res, 422, v.message, { field: v.field });
 
