@@ -1,0 +1,90 @@
+// The backend list of the reference server's control API, and a directory
+// that names an endpoint URL ("#1 · :8082") for display.
+
+/** Calls the page server's control API; resolves with the JSON answer or throws its error. */
+export async function api(path, { method = 'GET', body } = {}) {
+  const response = await fetch(path, {
+    method,
+    headers: body ? { 'Content-Type': 'application/json' } : undefined,
+    body: body ? JSON.stringify(body) : undefined,
+    cache: 'no-store',
+  });
+  let payload = null;
+  try {
+    payload = await response.json();
+  } catch {
+    // not JSON: the status check below reports it
+  }
+  if (!response.ok) throw new Error((payload && typeof payload.error === 'string' && payload.error) || `${method} ${path}: HTTP ${response.status}`);
+  return payload;
+}
+
+/** GET /api/backends: [{ index, url, origin, mode, openStreams, connections, chatUrl, logsUrl, messagesUrl }]. */
+export function loadBackends() {
+  return api('/api/backends');
+}
+
+/** POST /api/backends/:i/kill or /revive. */
+export function controlBackend(index, action) {
+  if (action !== 'kill' && action !== 'revive') throw new TypeError(`unknown action ${action}`);
+  return api(`/api/backends/${Number(index)}/${action}`, { method: 'POST' });
+}
+
+function normalize(url) {
+  try {
+    return new URL(url, location.href).href;
+  } catch {
+    return String(url);
+  }
+}
+
+/**
+ * Maps the stream URLs of one channel (e.g. every backend's chatUrl) to the
+ * backend's index, for labels, colours and the control buttons.
+ */
+export class BackendDirectory {
+  /**
+   * @param {{ index: number, origin: string }[]} backends from loadBackends()
+   * @param {string} urlField 'chatUrl' or 'logsUrl'
+   */
+  constructor(backends, urlField) {
+    this.backends = backends;
+    this.urls = backends.map((b) => b[urlField]);
+    this.byUrl = new Map(this.urls.map((u, i) => [normalize(u), backends[i].index]));
+  }
+
+  /** Backend index of an endpoint URL, or -1. */
+  indexOf(url) {
+    if (url === null || url === undefined) return -1;
+    const i = this.byUrl.get(url) ?? this.byUrl.get(normalize(url));
+    return i === undefined ? -1 : i;
+  }
+
+  /** Port of backend i ('' if unknown). */
+  port(i) {
+    const b = this.backends[i];
+    if (!b) return '';
+    try {
+      return new URL(b.origin).port;
+    } catch {
+      return '';
+    }
+  }
+
+  /** "#1" for a known endpoint URL, else the URL's host. */
+  short(url) {
+    const i = this.indexOf(url);
+    if (i >= 0) return `#${i}`;
+    try {
+      return new URL(url).host;
+    } catch {
+      return String(url ?? '–');
+    }
+  }
+
+  /** "#1 · :8082". */
+  long(url) {
+    const i = this.indexOf(url);
+    return i >= 0 ? `#${i} · :${this.port(i)}` : this.short(url);
+  }
+}
