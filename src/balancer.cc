@@ -61,6 +61,7 @@ void Balancer::OnOpen(ConnectionId id) {
   endpoint.opened_at_ms = now;
   ++endpoint.counters.opens;
   all_down_ = false;
+  all_down_rounds_ = 0;
   ready_state_ = ReadyState::kOpen;
   last_activity_ms_ = now;
   if (options_.watchdog.heartbeat_timeout_ms > 0) {
@@ -180,6 +181,7 @@ void Balancer::OnOnline() {
     }
   }
   all_down_ = false;
+  all_down_rounds_ = 0;
   CancelRetry();
   ConnectNext(FailureReason::kNetwork);
 }
@@ -207,7 +209,7 @@ void Balancer::OnResume(bool active_alive) {
       }
     }
     CancelRetry();
-    ConnectNext(last_reason_);
+    ConnectNext(last_reason_, /*probe=*/false, /*resume=*/true);
   }
 }
 
@@ -321,7 +323,7 @@ std::vector<std::size_t> Balancer::Eligible(bool panic) {
   return trusted.empty() ? on_probation : trusted;
 }
 
-void Balancer::ConnectNext(FailureReason reason, bool probe) {
+void Balancer::ConnectNext(FailureReason reason, bool probe, bool resume) {
   const double now = host_.NowMs();
   ready_state_ = ReadyState::kConnecting;
   if (offline_ && !probe) {
@@ -339,7 +341,7 @@ void Balancer::ConnectNext(FailureReason reason, bool probe) {
       all_down_ && now < last_attempt_ms_ + options_.backoff.min_ms;
   if (eligible.empty() || too_soon) {
     all_down_ = true;
-    ScheduleRetry();
+    ScheduleRetry(/*new_round=*/!resume);
     return;
   }
   if (!budget_.Allows(now)) {
@@ -373,7 +375,7 @@ void Balancer::Connect(std::size_t index, FailureReason reason) {
   }
 }
 
-void Balancer::ScheduleRetry() {
+void Balancer::ScheduleRetry(bool new_round) {
   const double now = host_.NowMs();
   double earliest = 1e300;
   for (const Endpoint& endpoint : endpoints_) {
@@ -386,7 +388,17 @@ void Balancer::ScheduleRetry() {
         earliest = std::min(earliest, now);
     }
   }
-  double at = std::max(earliest, last_attempt_ms_ + options_.backoff.min_ms);
+  // Every endpoint's own cool-down is floored at min_ms, so with many
+  // endpoints the earliest is nearly always the floor: without a backoff of
+  // its own, every client that lost everything would retry every min_ms in
+  // step. The rounds back off (and jitter) like an endpoint does.
+  double round_delay = options_.backoff.min_ms;
+  if (new_round) {
+    round_delay =
+        BackoffDelayMs(options_.backoff, all_down_rounds_, rng_.Uniform01());
+    ++all_down_rounds_;
+  }
+  double at = std::max(earliest, last_attempt_ms_ + round_delay);
   at = std::max(at, budget_.NextAllowedAt(now));
   ScheduleRetryAt(at);
 }

@@ -147,9 +147,13 @@ class Balancer {
 
  private:
   void Fail(FailureReason reason);
-  void ConnectNext(FailureReason reason, bool probe = false);
+  /// `probe`: a slow probe while offline. `resume`: the user came back; a
+  /// wait it cannot end keeps the floor and cool-downs but starts no new
+  /// round (it must never push the retry later).
+  void ConnectNext(FailureReason reason, bool probe = false,
+                   bool resume = false);
   void Connect(std::size_t index, FailureReason reason);
-  void ScheduleRetry();
+  void ScheduleRetry(bool new_round);
   void ScheduleRetryAt(double at_ms);
   void CancelRetry();
   void ArmWatchdog(double delay_ms);
@@ -184,6 +188,10 @@ class Balancer {
   double last_activity_ms_ = 0;
   /// Every endpoint has been found down since the last successful open.
   bool all_down_ = false;
+  /// Retry rounds made while every endpoint was down: the exponent of the
+  /// wait between rounds, so that clients that lost everything together
+  /// drift apart instead of retrying in lockstep at the floor.
+  int all_down_rounds_ = 0;
   FailureReason last_reason_ = FailureReason::kNone;
 
   std::string last_event_id_;

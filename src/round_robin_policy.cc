@@ -1,19 +1,34 @@
 #include "round_robin_policy.h"
 
 #include <algorithm>
+#include <numeric>
+#include <utility>
 
 namespace sse_balancer {
 
 std::size_t RoundRobinPolicy::Pick(const std::vector<Endpoint>& endpoints,
                                    const std::vector<std::size_t>& eligible,
                                    Rng& rng) {
-  // The first eligible index at or after `start`, wrapping around.
-  const std::size_t start =
-      last_ ? (*last_ + 1) % endpoints.size() : rng.Below(endpoints.size());
-  auto it = std::lower_bound(eligible.begin(), eligible.end(), start);
-  const std::size_t chosen = it != eligible.end() ? *it : eligible.front();
-  last_ = chosen;
-  return chosen;
+  const std::size_t n = endpoints.size();
+  if (order_.size() != n) {
+    order_.resize(n);
+    std::iota(order_.begin(), order_.end(), std::size_t{0});
+    for (std::size_t i = n; i > 1; --i) {  // Fisher-Yates
+      std::swap(order_[i - 1], order_[rng.Below(i)]);
+    }
+    position_ = rng.Below(n);
+    picked_ = false;
+  }
+  const std::size_t start = picked_ ? position_ + 1 : position_;
+  picked_ = true;
+  for (std::size_t step = 0; step < n; ++step) {
+    const std::size_t at = (start + step) % n;
+    if (std::binary_search(eligible.begin(), eligible.end(), order_[at])) {
+      position_ = at;
+      return order_[at];
+    }
+  }
+  return eligible.front();  // unreachable: `eligible` is a non-empty subset
 }
 
 }  // namespace sse_balancer

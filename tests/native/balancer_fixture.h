@@ -17,6 +17,7 @@
 #include "balancer.h"
 #include "fake_host.h"
 #include "policy_registry.h"
+#include "round_robin_policy.h"
 #include "types.h"
 
 namespace sse_balancer {
@@ -84,6 +85,9 @@ class BalancerTest : public ::testing::Test {
                             std::string_view policy, BalancerOptions options) {
     std::unique_ptr<Policy> made = MakePolicy(policy);
     ASSERT_NE(made, nullptr) << policy;
+    // The Balancer owns the policy; keep a view of a round-robin one for
+    // Order().
+    round_robin_ = dynamic_cast<const RoundRobinPolicy*>(made.get());
     balancer_ = std::make_unique<Balancer>(std::move(urls), std::move(options),
                                            std::move(made), host_);
     host_.set_balancer(balancer_.get());
@@ -112,8 +116,28 @@ class BalancerTest : public ::testing::Test {
   // far, then drops the Balancer and starts again on a fresh FakeHost.
   void ResetForNextRun() {
     ExpectHostInvariants();
+    round_robin_ = nullptr;
     balancer_.reset();
     host_ = FakeHost();
+  }
+
+  // The round-robin client's own order of the endpoints (RoundRobinPolicy::
+  // order(): drawn on its first pick, so empty before Start()). Fails the
+  // test when the policy is not round-robin.
+  const std::vector<std::size_t>& Order() const {
+    static const std::vector<std::size_t> kNone;
+    EXPECT_NE(round_robin_, nullptr) << "the policy is not round-robin";
+    return round_robin_ != nullptr ? round_robin_->order() : kNone;
+  }
+
+  // The endpoint `steps` places after `endpoint` in Order(), wrapping.
+  std::size_t AfterInOrder(std::size_t endpoint, std::size_t steps = 1) const {
+    const std::vector<std::size_t>& order = Order();
+    std::size_t at = 0;
+    while (at < order.size() && order[at] != endpoint) ++at;
+    EXPECT_LT(at, order.size()) << "endpoint " << endpoint << " not in order";
+    if (at == order.size()) return SIZE_MAX;
+    return order[(at + steps) % order.size()];
   }
 
   Balancer& balancer() { return *balancer_; }
@@ -159,6 +183,8 @@ class BalancerTest : public ::testing::Test {
 
   FakeHost host_;
   std::unique_ptr<Balancer> balancer_;  // after host_: destroyed first
+  // The Balancer's policy when it is round-robin, else null.
+  const RoundRobinPolicy* round_robin_ = nullptr;
 };
 
 }  // namespace test

@@ -305,26 +305,32 @@ TEST_F(EjectionTest, AnEndpointThatMayNotBeEjectedCoolsDown) {
   EXPECT_EQ(EndpointAt(b).state, EndpointState::kCoolingDown);
   EXPECT_EQ(EndpointAt(b).counters.ejections, 0u);
   EXPECT_EQ(EndpointAt(b).cooldown_until_ms, 1000);
-  // Both backoffs end at 1000: the trusted one is taken.
+  // Both backoffs end at 1000, with the first round: the trusted one is
+  // taken.
   host_.Advance(1000);
   ASSERT_EQ(ConnectionCount(), 3u);
   EXPECT_EQ(LastEndpoint(), b);
-  FailActive();  // t=1000; b: 2600
+  host_.Advance(100);
+  FailActive();  // t=1100; b: cooling until 2700, not ejected
   EXPECT_EQ(EndpointAt(b).state, EndpointState::kCoolingDown);
+  EXPECT_EQ(EndpointAt(b).cooldown_until_ms, 2700);
+  EXPECT_EQ(EndpointAt(b).counters.ejections, 0u);
   // Nothing trusted is left: panic takes a back (its backoff has passed),
-  // after the floor.
-  host_.Advance(249);
+  // at the second round, 1600 ms after the attempt at 1000, while b is
+  // still cooling down.
+  host_.Advance(1499);
   EXPECT_EQ(ConnectionCount(), 3u);
   host_.Advance(1);
   ASSERT_EQ(ConnectionCount(), 4u);
+  EXPECT_EQ(LastAttemptAt(), 2600);
   EXPECT_EQ(LastEndpoint(), a);
   EXPECT_TRUE(EndpointAt(a).probation);
   EXPECT_EQ(EndpointAt(a).state, EndpointState::kConnecting);
   // a fails on probation: b is not ejected, so a is, at once, for 60 s.
-  FailActive();  // t=1250
+  FailActive();  // t=2600
   EXPECT_EQ(EndpointAt(a).state, EndpointState::kEjected);
   EXPECT_EQ(EndpointAt(a).counters.ejections, 2u);
-  EXPECT_EQ(EndpointAt(a).ejected_until_ms, 1250 + 60000);
+  EXPECT_EQ(EndpointAt(a).ejected_until_ms, 2600 + 60000);
 }
 
 // ---------------------------------------------------------------------------

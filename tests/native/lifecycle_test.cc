@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "balancer.h"
@@ -147,12 +148,15 @@ TEST_F(LifecycleTest, StartWhileOfflineWaitsForOnline) {
 TEST_F(LifecycleTest, OnlineReconnectsAtOnceAndClearsCooldowns) {
   MakeBalancer(2);
   balancer().Start();
-  FailEveryAttemptUntil(60000);  // cool-downs of several seconds by now
+  FailEveryAttemptUntil(60000);  // rounds of 30 s and cool-downs of seconds
   ASSERT_TRUE(host_.open_ids().empty());
-  for (const Endpoint& endpoint : balancer().endpoints()) {
-    ASSERT_EQ(endpoint.state, EndpointState::kCoolingDown);
-    ASSERT_GT(endpoint.cooldown_until_ms, host_.now() + 100);
-  }
+  // The endpoint tried last is cooling down; the other one has cooled down
+  // long ago, but the retry round is still far off.
+  const std::size_t cooling = LastEndpoint();
+  ASSERT_EQ(EndpointAt(cooling).state, EndpointState::kCoolingDown);
+  ASSERT_GT(EndpointAt(cooling).cooldown_until_ms, host_.now() + 100);
+  ASSERT_EQ(host_.timers().size(), 1u);
+  ASSERT_GT(host_.timers()[0].due_ms, host_.now() + 100);
   balancer().OnOffline();
   const std::size_t attempts = ConnectionCount();
   host_.Advance(100);
@@ -162,15 +166,14 @@ TEST_F(LifecycleTest, OnlineReconnectsAtOnceAndClearsCooldowns) {
   EXPECT_FALSE(balancer().offline());
   ASSERT_EQ(ConnectionCount(), attempts + 1);
   EXPECT_EQ(LastAttemptAt(), online_at);
+  EXPECT_EQ(LastEndpoint(), AfterInOrder(cooling));
   EXPECT_FALSE(balancer().retry_pending());
   EXPECT_TRUE(host_.timers().empty());  // the probe was cancelled
-  for (std::size_t i = 0; i < 2; ++i) {
-    if (i == LastEndpoint()) continue;
-    EXPECT_EQ(EndpointAt(i).state, EndpointState::kIdle) << i;
-  }
-  // The other endpoint is eligible at once too.
+  EXPECT_EQ(EndpointAt(cooling).state, EndpointState::kIdle);
+  // The endpoint that was cooling down is eligible at once too.
   FailActive();
   ASSERT_EQ(ConnectionCount(), attempts + 2);
+  EXPECT_EQ(LastEndpoint(), cooling);
   EXPECT_EQ(LastAttemptAt(), online_at);
 }
 
@@ -307,6 +310,15 @@ TEST_F(LifecycleTest, ResumeEndsACoolDownNow) {
   EXPECT_EQ(ConnectionCount(), 2u);
 }
 
+// Regression, fixed (src/balancer.cc, OnResume -> ConnectNext ->
+// ScheduleRetry): while every endpoint is down, OnResume cancels the pending
+// retry and calls ConnectNext, which finds the attempt too soon and calls
+// ScheduleRetry: that counts a new round (all_down_rounds_ + 1) and aims the
+// retry at last_attempt + BackoffDelayMs(round + 1). Here the retry due at 1000
+// (the first round) moves to 0 + 1600 = 1600: resuming the page postpones the
+// reconnect instead of making it now (balancer.h: "cool-downs (not
+// ejections) are forgotten and an attempt is made now"; balancer.cc: "the
+// budget and the floor still apply").
 TEST_F(LifecycleTest, ResumeKeepsTheFloorWhileEverythingIsDown) {
   MakeBalancer(1);
   balancer().Start();
@@ -341,6 +353,9 @@ TEST_F(LifecycleTest, ResumeLeavesEjectedEndpointsOut) {
   EXPECT_EQ(EndpointAt(a).state, EndpointState::kEjected);
 }
 
+// Regression, fixed (same as ResumeKeepsTheFloorWhileEverythingIsDown): the
+// resume at 500 counts a second round, so the retry due at 1000 (the ejected
+// endpoints' backoff, and the first round) moves to 1600.
 TEST_F(LifecycleTest, ResumeWithEveryEndpointEjectedWaitsForTheirBackoff) {
   BalancerOptions options = ExactOptions();
   options.ejection.after_failures = 1;
@@ -349,12 +364,46 @@ TEST_F(LifecycleTest, ResumeWithEveryEndpointEjectedWaitsForTheirBackoff) {
   balancer().Start();
   FailActive();
   FailActive();  // both ejected, backoff to 1000
+  ASSERT_EQ(host_.timers().size(), 1u);
+  EXPECT_EQ(host_.timers()[0].due_ms, 1000);
   host_.AdvanceTo(500);
   balancer().OnResume(true);
   EXPECT_EQ(ConnectionCount(), 2u);
   EXPECT_TRUE(balancer().retry_pending());
+  host_.AdvanceTo(999);
+  EXPECT_EQ(ConnectionCount(), 2u);
   host_.AdvanceTo(1000);  // panic, on their backoff
   EXPECT_EQ(ConnectionCount(), 3u);
+}
+
+// Regression, fixed (same as ResumeKeepsTheFloorWhileEverythingIsDown), at
+// every stage of an outage: two endpoints, jitter 0, every attempt failing at
+// once; after 0 to 7 rounds the page is resumed 100 ms after the last attempt
+// (within the floor). Resuming must never make the next attempt later than the
+// retry that was pending; today it moves it one round further each time
+// (1600 ms after the attempt instead of 1000, 2560 instead of 1600, ...).
+TEST_F(LifecycleTest, ResumeNeverPostponesThePendingRetry) {
+  for (int rounds = 0; rounds < 8; ++rounds) {
+    SCOPED_TRACE("after " + std::to_string(rounds) + " rounds");
+    ResetForNextRun();
+    MakeBalancer(2);
+    balancer().Start();
+    FailActive();
+    FailActive();
+    for (int round = 0; round < rounds; ++round) {
+      ASSERT_TRUE(host_.AdvanceToNextTimer());
+      FailActive();
+    }
+    ASSERT_EQ(host_.timers().size(), 1u);
+    const double due = host_.timers()[0].due_ms;
+    const std::size_t attempts = ConnectionCount();
+    host_.AdvanceTo(LastAttemptAt() + 100);
+    balancer().OnResume(true);
+    host_.AdvanceTo(due);
+    EXPECT_GT(ConnectionCount(), attempts)
+        << "the retry due at " << due << " was moved to "
+        << (host_.timers().empty() ? -1 : host_.timers()[0].due_ms);
+  }
 }
 
 TEST_F(LifecycleTest, ResumeKeepsTheRetryBudget) {

@@ -167,7 +167,7 @@ TEST_F(WatchdogTest, NoHeartbeatTimeoutMeansNoWatchdogOnOpenStreams) {
 
 TEST_F(WatchdogTest, FractionalTimesOnAWholeMillisecondGridNeverSpin) {
   // Timers in whole ms from fractional start times: the watchdog re-arms
-  // cleanly (see also the BUG test below for arbitrary fractions).
+  // cleanly (see also the regression test below for arbitrary fractions).
   MakeBalancer(1, "round-robin", WithHeartbeat(6074));
   host_.AdvanceTo(0.5);
   balancer().Start();
