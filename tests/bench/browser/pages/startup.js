@@ -1,0 +1,26 @@
+// Cold start-up: time from a dynamic import() to a usable constructor,
+// measured in the page with performance.now(). Nothing else is loaded first.
+const CONSTRUCTORS = {
+  'sse-balancer': (m) => m.BalancedEventSource,
+  'reconnecting-eventsource': (m) => m.default,
+  'hand-written': (m) => m.connectWithFailover,
+};
+
+window.measureImport = async (kind, specifier) => {
+  const t0 = performance.now();
+  const m = await import(specifier);
+  // sse-balancer's module already awaits the Wasm core; `ready` is the
+  // documented signal, awaited here too (it is settled by then).
+  if (m.ready) await m.ready;
+  const t1 = performance.now();
+  const ctor = CONSTRUCTORS[kind](m);
+  if (typeof ctor !== 'function') throw new Error(`${kind}: no constructor after import`);
+  // Where the time went: each file fetched after t0 (start and end of the
+  // response, relative to t0).
+  const fetches = performance
+    .getEntriesByType('resource')
+    .filter((e) => e.startTime >= t0 - 0.5)
+    .map((e) => ({ path: new URL(e.name).pathname, startMs: e.startTime - t0, endMs: e.responseEnd - t0 }));
+  return { importToReadyMs: t1 - t0, fetches };
+};
+window.startupReady = true;

@@ -1,0 +1,134 @@
+// Benchmark 3: size and start-up.
+//
+// Size: what `npm pack` ships (listed by `npm pack --dry-run --json
+// --ignore-scripts`; the runtime part is its .js and .wasm files), each file
+// compressed on its own as a server would (gzip level 9, brotli quality 11),
+// beside the two baselines: reconnecting-eventsource's dist file and the
+// hand-written failover snippet's source as written.
+//
+// Start-up: in Chromium, from a dynamic import() to a usable constructor
+// (sse-balancer: after `await ready`), measured in the page with
+// performance.now(); each load in a new browser context with the cache
+// disabled; clients interleaved; median of BENCH_COLD_LOADS.
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { execFileSync } from 'node:child_process';
+import { CLIENTS, PAGES, RES_MODULE, ROOT, log, median, round, startPages, summary } from './lib.mjs';
+
+const RES_DIST = 'node_modules/reconnecting-eventsource/dist/ReconnectingEventSource.min.js';
+const HANDWRITTEN = 'tests/bench/browser/pages/handwritten-failover.js';
+
+function sizes(file) {
+  const raw = fs.readFileSync(path.join(ROOT, file));
+  return {
+    path: file,
+    raw: raw.length,
+    gzip: zlib.gzipSync(raw, { level: 9 }).length,
+    brotli: zlib.brotliCompressSync(raw, {
+      params: {
+        [zlib.constants.BROTLI_PARAM_QUALITY]: 11,
+        [zlib.constants.BROTLI_PARAM_SIZE_HINT]: raw.length,
+      },
+    }).length,
+  };
+}
+
+function total(files) {
+  return files.reduce((t, f) => ({ raw: t.raw + f.raw, gzip: t.gzip + f.gzip, brotli: t.brotli + f.brotli }), {
+    raw: 0,
+    gzip: 0,
+    brotli: 0,
+  });
+}
+
+export async function runSize() {
+  const json = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 120_000,
+  });
+  const pack = JSON.parse(json)[0];
+  const packFiles = pack.files.map((f) => ({ path: f.path, size: f.size }));
+  const runtime = packFiles
+    .map((f) => f.path)
+    .filter((p) => /\.(m?js|wasm)$/.test(p))
+    .sort();
+  const shippedFiles = runtime.map(sizes);
+  const result = {
+    method:
+      'the files of `npm pack --dry-run --json --ignore-scripts` ending in .js/.mjs/.wasm, each compressed alone with ' +
+      'node:zlib (gzip level 9, brotli quality 11), as a server sends them; totals are sums',
+    package: { id: pack.id, tarballBytes: pack.size, unpackedBytes: pack.unpackedSize, files: packFiles },
+    'sse-balancer': { files: shippedFiles, total: total(shippedFiles) },
+    'reconnecting-eventsource': { files: [sizes(RES_DIST)], total: total([sizes(RES_DIST)]) },
+    'hand-written': { files: [sizes(HANDWRITTEN)], total: total([sizes(HANDWRITTEN)]), note: 'source as written, comments included, not minified' },
+  };
+  for (const k of CLIENTS) {
+    const t = result[k].total;
+    log(`size: ${k.padEnd(26)} ${t.raw} B raw, ${t.gzip} B gzip, ${t.brotli} B brotli`);
+  }
+  return result;
+}
+
+const SPECIFIERS = {
+  'sse-balancer': '/web/index.js',
+  'reconnecting-eventsource': RES_MODULE,
+  'hand-written': `${PAGES}/handwritten-failover.js`,
+};
+
+export async function runStartup({ browser, cfg }) {
+  const pages = await startPages();
+  const samples = Object.fromEntries(CLIENTS.map((k) => [k, []]));
+  const fetchEnds = Object.fromEntries(CLIENTS.map((k) => [k, []]));
+  const fetchCounts = Object.fromEntries(CLIENTS.map((k) => [k, []]));
+  try {
+    for (let i = 0; i < cfg.coldLoads; i++) {
+      for (const kind of CLIENTS) {
+        const context = await browser.newContext();
+        try {
+          const page = await context.newPage();
+          const cdp = await context.newCDPSession(page);
+          await cdp.send('Network.enable');
+          await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+          await page.goto(`${pages.origin}${PAGES}/startup.html`);
+          await page.waitForFunction(() => window.startupReady === true, null, { timeout: 15_000 });
+          const r = await page.evaluate(([k, s]) => window.measureImport(k, s), [kind, SPECIFIERS[kind]]);
+          samples[kind].push(r.importToReadyMs);
+          fetchEnds[kind].push(r.fetches.reduce((m, f) => Math.max(m, f.endMs), 0));
+          fetchCounts[kind].push(r.fetches.length);
+        } finally {
+          await context.close();
+        }
+      }
+    }
+  } finally {
+    await pages.close();
+  }
+  const result = {
+    method:
+      'in the page: performance.now() before a dynamic import() of the module and after `await ready` (sse-balancer) ' +
+      'or the import (baselines); a new browser context per load, HTTP cache disabled through CDP; served from ' +
+      '127.0.0.1 by the Express page server; clients interleaved',
+    coldLoads: cfg.coldLoads,
+    clients: Object.fromEntries(
+      CLIENTS.map((k) => [
+        k,
+        {
+          importToReadyMs: summary(samples[k]),
+          // Until the last file's response ended (Resource Timing); the rest
+          // is parsing, compiling, instantiating and initialising.
+          fetchesDoneMs: summary(fetchEnds[k]),
+          filesFetched: median(fetchCounts[k]),
+          samplesMs: samples[k].map((x) => round(x)),
+        },
+      ]),
+    ),
+  };
+  for (const k of CLIENTS) {
+    const c = result.clients[k];
+    log(`startup: ${k.padEnd(26)} import to ready ${c.importToReadyMs.median} ms (median; fetches done at ${c.fetchesDoneMs.median} ms, ${c.filesFetched} files)`);
+  }
+  return result;
+}
