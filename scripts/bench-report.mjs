@@ -770,10 +770,12 @@ function budgets(b, native, fleet, wasm) {
       g <= BUDGET.shippedGzipBytes,
       g <= BUDGET.shippedGzipBytes
         ? null
-        : `WHY: gzipped per file: ${parts}. web/index.js ships unminified, comments included; the Emscripten glue ` +
-            '(web/dist/sse-balancer-core.js) is the Embind runtime, not run through Closure (no --closure 1 in cmake/wasm.cmake); the ' +
-            'Wasm holds the core plus the libc++ and Embind code it pulls in. ' +
-            WHY_TBD,
+        : `WHY: gzipped per file: ${parts}. The glue is already through Closure and the Wasm through -Oz, LTO and emmalloc ` +
+            '(from 13.6 + 23.4 KB before). What remains is mostly fixed cost: the Embind runtime in the glue (type registries, ' +
+            'the generic invokers that -sDYNAMIC_EXECUTION=0 requires) and, in the Wasm, the RTTI and dynamic_cast support ' +
+            'Embind needs plus libc++ hash tables and strings; the balancing core itself is about a third of the Wasm code. ' +
+            'web/index.js ships readable (doc comments, error messages) because bundlers minify it in the app. Getting under ' +
+            '30 KB would mean dropping Embind for a hand-written C ABI, or minifying index.js before packing; not done here.',
     );
   } else add('Shipped JS + Wasm ≤ 30 KB gzipped', '–', null, null);
 
@@ -788,10 +790,12 @@ function budgets(b, native, fleet, wasm) {
       t < BUDGET.importToReadyMs,
       t < BUDGET.importToReadyMs
         ? null
-        : `WHY: ${st.filesFetched} files are fetched one after the other (web/index.js → web/dist/sse-balancer-core.js → .wasm); the last ` +
-            `response ended at ${ms(f, 2)} (median), the remaining ${ms(isNum(f) ? t - f : null, 2)} is compiling and instantiating the Wasm ` +
-            'module and registering the Embind classes. ' +
-            WHY_TBD,
+        : `WHY: two round trips before anything can run: web/index.js, then the glue and the .wasm (index.js starts the ` +
+            `.wasm fetch itself so the two load in parallel rather than one after the other); the last response ended at ` +
+            `${ms(f, 2)} (median), and the remaining ${ms(isNum(f) ? t - f : null, 2)} is compiling and instantiating the Wasm module ` +
+            'and registering the Embind classes. A page can start both fetches with its HTML (<link rel="modulepreload"> for ' +
+            'index.js and the glue, <link rel="preload" as="fetch" crossorigin> for the .wasm). The baselines are single small JS ' +
+            'files with nothing to compile.',
     );
   } else add(`Import to ready < ${BUDGET.importToReadyMs} ms`, '–', null, null);
 
@@ -805,7 +809,11 @@ function budgets(b, native, fleet, wasm) {
         `Round-robin / random pick < ${BUDGET.pickNs} ns natively at 10,000 endpoints`,
         picks.map(([n, v]) => `${n.split('/')[1]} ${num(v.cpu, 1)} ns`).join(', ') + ' (CPU, all eligible)',
         worst < BUDGET.pickNs,
-        worst < BUDGET.pickNs ? null : WHY_TBD,
+        worst < BUDGET.pickNs
+          ? null
+          : 'WHY: with every endpoint eligible the pick is a step in a precomputed order; with some ineligible, round-robin ' +
+            "looks each candidate up in the eligible list (a binary search over thousands of indices in the client's random " +
+            'order, so cache misses dominate).',
       );
     } else add(`Round-robin / random pick < ${BUDGET.pickNs} ns natively at 10,000 endpoints`, 'no pick/…/endpoints:10000 case in core-native.json', null, null);
   } else add(`Round-robin / random pick < ${BUDGET.pickNs} ns natively at 10,000 endpoints`, 'core-native.json missing', null, null);

@@ -21,6 +21,10 @@ std::size_t RoundRobinPolicy::Pick(const std::vector<Endpoint>& endpoints,
   }
   const std::size_t start = picked_ ? position_ + 1 : position_;
   picked_ = true;
+  if (eligible.size() == n) {  // the common case: nothing to skip
+    position_ = start % n;
+    return order_[position_];
+  }
   for (std::size_t step = 0; step < n; ++step) {
     const std::size_t at = (start + step) % n;
     if (std::binary_search(eligible.begin(), eligible.end(), order_[at])) {

@@ -2,16 +2,47 @@
 // made by the C++ core compiled to WebAssembly (web/dist/); this module only
 // validates input, turns core notifications into DOM events, and keeps each
 // delivered event's payload in JS (it never enters Wasm memory).
-import createSseBalancerCore from './dist/sse-balancer-core.js';
-
 const CONNECTING = 0;
 const OPEN = 1;
 const CLOSED = 2;
 
+// Start fetching the .wasm at once, while the glue module loads, instead of
+// after it (a static import of the glue would fetch index.js, then the glue,
+// then the .wasm, one after the other).
+const wasmUrl = new URL('./dist/sse-balancer-core.wasm', import.meta.url);
+const wasmResponse = globalThis.fetch(wasmUrl, { credentials: 'same-origin' });
+wasmResponse.catch(() => {}); // reported through instantiate below
+
+async function instantiate(imports) {
+  const response = await wasmResponse;
+  if (!response.ok) throw new Error(`sse-balancer: cannot load ${wasmUrl} (HTTP ${response.status})`);
+  try {
+    return await WebAssembly.instantiateStreaming(response.clone(), imports);
+  } catch (error) {
+    // A server that does not send application/wasm: compile from bytes.
+    if (!(error instanceof TypeError)) throw error;
+    return WebAssembly.instantiate(await response.arrayBuffer(), imports);
+  }
+}
+
 /** Resolves once the Wasm core is loaded (the module awaits it on import). */
-const loading = createSseBalancerCore();
-export const ready = loading.then(() => undefined);
-const core = await loading;
+const loading = import('./dist/sse-balancer-core.js').then(({ default: createSseBalancerCore }) =>
+  createSseBalancerCore({
+    instantiateWasm(imports, receive) {
+      instantiate(imports).then(
+        ({ instance, module }) => receive(instance, module),
+        (error) => loadFailed(error),
+      );
+      return {}; // exports arrive through receive()
+    },
+  }),
+);
+let loadFailed;
+const failure = new Promise((_, reject) => {
+  loadFailed = reject;
+});
+export const ready = Promise.race([loading, failure]).then(() => undefined);
+const core = await Promise.race([loading, failure]);
 const POLICIES = Object.freeze(Array.from(core.policyNames()));
 
 /**
