@@ -34,7 +34,7 @@ target_link_options(sse_balancer_core PRIVATE
   -sALLOW_MEMORY_GROWTH=1
   -sINITIAL_MEMORY=1MB
   # Closure shrinks the JS glue by about a third; the compiler comes from npm
-  # (google-closure-compiler@20220202, the era of Emscripten 3.1.6), located
+  # (google-closure-compiler-linux@20220202, of Emscripten 3.1.6's era), located
   # through EM_CLOSURE_COMPILER by scripts/build-wasm.sh.
   --closure=1
   -sTOTAL_STACK=64KB

@@ -4,8 +4,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # Emscripten 3.1.6's JS optimizer needs Debian's acorn (see TOOLCHAIN.md).
 export NODE_PATH=/usr/share/nodejs
-# Debian's closure-compiler is from 2013; use the npm one (TOOLCHAIN.md).
-export EM_CLOSURE_COMPILER="$PWD/node_modules/.bin/google-closure-compiler"
+# Debian's closure-compiler is from 2013; use npm's native build of the
+# 20220202 release, the era of Emscripten 3.1.6 (TOOLCHAIN.md). The
+# platform package is a direct dependency because npm 11 leaves the other
+# platforms' optional packages out of the lockfile, which breaks `npm ci`.
+export EM_CLOSURE_COMPILER="$PWD/node_modules/google-closure-compiler-linux/compiler"
 if [ ! -f out/build/wasm/CMakeCache.txt ]; then
   cmake --preset wasm >/dev/null
 fi
