@@ -58,6 +58,13 @@ val EndpointToJs(const Endpoint& endpoint, double now_ms) {
   out.set("lastError", counters.last_error == FailureReason::kNone
                            ? val::null()
                            : val(std::string(ToString(counters.last_error))));
+  // How old the last error is: a UI can tell a recovered endpoint's past
+  // failure from a fresh one.
+  out.set(
+      "lastErrorAgoMs",
+      counters.last_error == FailureReason::kNone
+          ? val::null()
+          : val(std::max(0.0, std::floor(now_ms - counters.last_error_at_ms))));
   val by_reason = val::object();
   for (int r = 1; r < kFailureReasonCount; ++r) {
     by_reason.set(std::string(ToString(static_cast<FailureReason>(r))),

@@ -265,6 +265,7 @@ void Balancer::RecordFailure(std::size_t index, FailureReason reason) {
   ++counters.failures;
   ++counters.failures_by_reason[static_cast<int>(reason)];
   counters.last_error = reason;
+  counters.last_error_at_ms = now;
   last_reason_ = reason;
   if (endpoint.state == EndpointState::kOpen &&
       now - endpoint.opened_at_ms >= options_.backoff.reset_after_ms) {

@@ -19,6 +19,8 @@ struct EndpointCounters {
   std::uint64_t ejections = 0;   ///< times it was ejected
   std::array<std::uint64_t, kFailureReasonCount> failures_by_reason{};
   FailureReason last_error = FailureReason::kNone;
+  /// Host clock time of the last failure (meaningful when last_error is set).
+  double last_error_at_ms = 0;
 };
 
 struct Endpoint {

@@ -120,6 +120,8 @@ export interface EndpointStats {
   /** Back from an ejection and not yet trusted: tried last, re-ejected on its next failure. */
   readonly probation: boolean;
   readonly lastError: FailureReason | null;
+  /** Milliseconds since that last error, or null if it never failed. */
+  readonly lastErrorAgoMs: number | null;
   readonly failuresByReason: Readonly<Record<FailureReason, number>>;
   /** While cooling down: ms until it is eligible again; otherwise 0. */
   readonly retryInMs: number;

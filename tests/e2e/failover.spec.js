@@ -80,6 +80,10 @@ for (const mode of ['status-500', 'status-204', 'status-404', 'bad-content-type'
     expect([env.urls[1], env.urls[2]]).toContain(healthy);
     expect(stats.endpoints[0]).toMatchObject({ state: 'cooling-down', lastError: 'http', failures: 1 });
     expect(stats.endpoints[0].failuresByReason.http).toBe(1);
+    // The age of the last error lets a UI tell an old failure from a new one.
+    expect(stats.endpoints[0].lastErrorAgoMs).toBeGreaterThanOrEqual(0);
+    expect(stats.endpoints[0].lastErrorAgoMs).toBeLessThan(10_000);
+    expect(stats.endpoints.find((e) => e.failures === 0).lastErrorAgoMs).toBeNull();
     for (const m of log.messages) expect(m.endpoint).toBe(healthy);
     // The faulty backend saw one request: neither the browser nor the
     // balancer kept retrying it during its 5 s cool-down.

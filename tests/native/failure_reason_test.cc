@@ -126,6 +126,22 @@ TEST_F(BalancerTest, ClosedIsJudgedPerConnection) {
   EXPECT_EQ(host_.failover_notices().back().reason, FailureReason::kNetwork);
 }
 
+TEST_F(BalancerTest, TheLastErrorRemembersWhenItHappened) {
+  MakeBalancer(2);
+  host_.Advance(1234.5);
+  balancer().Start();
+  const std::size_t first = LastEndpoint();
+  OpenActive();
+  host_.Advance(100);
+  FailActive(FailureReason::kNetwork);
+  const EndpointCounters& counters = EndpointAt(first).counters;
+  EXPECT_EQ(counters.last_error, FailureReason::kClosed);
+  EXPECT_DOUBLE_EQ(counters.last_error_at_ms, 1334.5);
+  // The other endpoint never failed: no time is recorded for it.
+  EXPECT_EQ(EndpointAt(1 - first).counters.last_error, FailureReason::kNone);
+  EXPECT_DOUBLE_EQ(EndpointAt(1 - first).counters.last_error_at_ms, 0);
+}
+
 TEST_F(BalancerTest, ProviderFailuresFailOverLikeAnyOther) {
   MakeBalancer(1);
   balancer().Start();

@@ -137,7 +137,10 @@ export function createBalancerPanel(root, { source, directory, intervalMs = 500,
       setText(card.counters.messages.dd, fmtInt(ep.messages));
       setText(card.counters.duplicates.dd, fmtInt(ep.duplicates));
       card.counters.failures.dd.classList.toggle('bad', ep.failures > 0);
-      setText(card.lastError, ep.lastError || '–');
+      setText(
+        card.lastError,
+        ep.lastError ? `${ep.lastError}${ep.lastErrorAgoMs != null ? ` (${fmtMs(ep.lastErrorAgoMs)} ago)` : ''}` : '–',
+      );
       const reasons = Object.entries(ep.failuresByReason || {})
         .filter(([, n]) => n > 0)
         .map(([r, n]) => `${r} ${n}`)
