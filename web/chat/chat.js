@@ -491,6 +491,22 @@ async function main() {
   const source = new lib.BalancedEventSource(state.directory.urls, { heartbeatTimeoutMs: 12_000, lastEventId: '0' });
   state.source = source;
   source.onmessage = enqueue;
+  // The server keeps a bounded history; it says when a resume reaches past it.
+  let missed = 0;
+  source.addEventListener('gap', (event) => {
+    let range;
+    try {
+      range = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    const count = Number(range?.to) - Number(range?.from) + 1;
+    if (!Number.isSafeInteger(count) || count <= 0) return;
+    missed += count;
+    const notice = $('gap-notice');
+    notice.textContent = `${missed.toLocaleString()} earlier message${missed === 1 ? ' is' : 's are'} no longer kept by the server.`;
+    notice.hidden = false;
+  });
 
   watchConnection(source, {
     directory: state.directory,

@@ -546,6 +546,13 @@ export async function startCluster(options = {}) {
         if (stream.done) return;
         openResponse();
         write(': ok\n\n');
+        // Ids are consecutive per channel, so a replay that starts after
+        // resume + 1 means the log no longer holds what the client missed.
+        // Say so (a named event without an id) rather than skip it silently.
+        const first = replay.length > 0 ? replay[0].id : null;
+        if (resume.id !== null && first !== null && first > resume.id + 1) {
+          write(`event: gap\ndata: ${JSON.stringify({ from: resume.id + 1, to: first - 1 })}\n\n`);
+        }
         for (const entry of replay) {
           if (stream.done) return;
           sendEvent(entry);
