@@ -308,22 +308,22 @@ export class BalancedEventSource extends EventTarget {
   // Wasm decides it; the payload is re-dispatched without being copied.
   #onSourceEvent(connectionId, event) {
     if (this.#closed) return;
-    this.#guard(() => {
+    // The hot path: no closure or temporary object per event.
+    try {
       if (!(event instanceof MessageEvent)) {
         if (event.type === 'open') this.#core.onOpen(connectionId);
         else if (event.type === 'error') this.#core.onError(connectionId, event.target.readyState);
         return;
       }
-      const endpoint = this.#core.onMessage(connectionId, event.lastEventId);
+      const lastEventId = event.lastEventId;
+      const endpoint = this.#core.onMessage(connectionId, lastEventId);
       if (endpoint < 0) return;
-      const out = new MessageEvent(event.type, {
-        data: event.data,
-        lastEventId: event.lastEventId,
-        origin: event.origin,
-      });
-      defineReadOnly(out, { endpoint: this.#urls[endpoint] });
+      const out = new MessageEvent(event.type, { data: event.data, lastEventId, origin: event.origin });
+      Object.defineProperty(out, 'endpoint', { value: this.#urls[endpoint], enumerable: true });
       this.dispatchEvent(out);
-    });
+    } catch (error) {
+      reportLibraryError(error);
+    }
   }
 
   // Asks the page's urlProvider for the URL of one connection. Always
