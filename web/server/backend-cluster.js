@@ -19,6 +19,7 @@ import { EventLog } from './event-log.js';
 import { MemoryStore } from './stores/memory-store.js';
 import { checkChannel } from './stores/common.js';
 import { createChatService } from './chat-api.js';
+import { listen } from './listen.js';
 
 /** Fault modes accepted by setMode(). */
 export const MODES = Object.freeze([
@@ -183,21 +184,6 @@ function requestedResumeId(req) {
   return Array.isArray(q) ? Object.freeze(q.map(String)) : typeof q === 'string' ? q : String(q);
 }
 
-function listen(server, port, host) {
-  return new Promise((resolve, reject) => {
-    const onError = (err) => {
-      server.off('listening', onListening);
-      reject(err);
-    };
-    const onListening = () => {
-      server.off('error', onError);
-      resolve(server.address().port);
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    server.listen(port, host);
-  });
-}
 
 /**
  * Start `count` SSE backends sharing one EventLog.

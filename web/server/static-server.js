@@ -8,24 +8,10 @@
 import http from 'node:http';
 import path from 'node:path';
 import express from 'express';
+import { listen } from './listen.js';
 
 const DEFAULT_PREFIXES = ['web', 'tests'];
 
-function listen(server, port, host) {
-  return new Promise((resolve, reject) => {
-    const onError = (err) => {
-      server.off('listening', onListening);
-      reject(err);
-    };
-    const onListening = () => {
-      server.off('error', onError);
-      resolve(server.address().port);
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    server.listen(port, host);
-  });
-}
 
 /**
  * @param {{
