@@ -52,11 +52,6 @@ class BrowserHost final : public Host {
   /// CLOSED, or it is waiting for its URL).
   bool IsAlive(ConnectionId id) const;
 
-  std::size_t open_connections() const {
-    return connections_.size() + awaiting_url_.size();
-  }
-  std::size_t pending_timers() const { return timers_.size(); }
-
  private:
   struct Connection {
     emscripten::val source;

@@ -79,10 +79,6 @@ class WasmBalancer {
   }
   std::string LastEventId() const { return balancer_.last_event_id(); }
   val Stats() { return StatsToJs(balancer_, host_.NowMs()); }
-  int OpenConnections() const {
-    return static_cast<int>(host_.open_connections());
-  }
-  int PendingTimers() const { return static_cast<int>(host_.pending_timers()); }
 
  private:
   BrowserHost host_;
@@ -126,9 +122,7 @@ EMSCRIPTEN_BINDINGS(sse_balancer) {
       .function("readyState", &WasmBalancer::ReadyStateValue)
       .function("activeEndpoint", &WasmBalancer::ActiveEndpoint)
       .function("lastEventId", &WasmBalancer::LastEventId)
-      .function("stats", &WasmBalancer::Stats)
-      .function("openConnections", &WasmBalancer::OpenConnections)
-      .function("pendingTimers", &WasmBalancer::PendingTimers);
+      .function("stats", &WasmBalancer::Stats);
   emscripten::function("policyNames", &PolicyNamesJs);
   emscripten::function("heapInUse", &HeapInUseJs);
   emscripten::function("heapSize", &HeapSizeJs);

@@ -41,8 +41,9 @@ let loadFailed;
 const failure = new Promise((_, reject) => {
   loadFailed = reject;
 });
-export const ready = Promise.race([loading, failure]).then(() => undefined);
-const core = await Promise.race([loading, failure]);
+const loaded = Promise.race([loading, failure]);
+export const ready = loaded.then(() => undefined);
+const core = await loaded;
 const POLICIES = Object.freeze(Array.from(core.policyNames()));
 
 /**

@@ -7,7 +7,7 @@
 // Received text never becomes HTML: only createElement and textContent.
 
 import { $, el, hhmm, setText, setHidden } from '../shared/dom.js';
-import { loadBackends, BackendDirectory } from '../shared/backends.js';
+import { loadPageDeps } from '../shared/backends.js';
 import { watchConnection } from '../shared/connection.js';
 import { createBalancerPanel } from '../shared/panel.js';
 
@@ -457,12 +457,6 @@ function setupComposer() {
 
 // ---- start -------------------------------------------------------------------
 
-function fatal(message) {
-  const node = $('fatal');
-  node.textContent = message;
-  node.hidden = false;
-}
-
 async function main() {
   renderName();
   setupNameDialog();
@@ -470,22 +464,10 @@ async function main() {
   setupScrolling();
   if (!state.name) openNameDialog();
 
-  let backends;
-  try {
-    backends = await loadBackends();
-  } catch (err) {
-    fatal(`Could not load the backend list from /api/backends: ${err.message}`);
-    return;
-  }
-  state.directory = new BackendDirectory(backends, 'chatUrl');
-
-  let lib;
-  try {
-    lib = await import('../index.js');
-  } catch (err) {
-    fatal(`Could not load the sse-balancer library: ${err.message}. Has web/dist been built (npm run build)?`);
-    return;
-  }
+  const deps = await loadPageDeps('chatUrl');
+  if (!deps) return;
+  const { lib } = deps;
+  state.directory = deps.directory;
   // History first: resume after id 0, so every retained message is replayed
   // once, then live. Backends heartbeat every 5 s; 12 s of silence is a stall.
   const source = new lib.BalancedEventSource(state.directory.urls, { heartbeatTimeoutMs: 12_000, lastEventId: '0' });

@@ -13,7 +13,7 @@
 // Received text never becomes HTML: only createElement and textContent.
 
 import { $, el, hhmmssms, fmtInt, setText, setHidden, debounce } from '../shared/dom.js';
-import { loadBackends, BackendDirectory } from '../shared/backends.js';
+import { loadPageDeps } from '../shared/backends.js';
 import { watchConnection } from '../shared/connection.js';
 import { createBalancerPanel } from '../shared/panel.js';
 
@@ -449,12 +449,6 @@ function updateReadouts() {
 
 // ---- start ---------------------------------------------------------------------
 
-function fatal(message) {
-  const node = $('fatal');
-  node.textContent = message;
-  node.hidden = false;
-}
-
 async function main() {
   setText($('count-cap'), `/ ${fmtInt(CAP)}`);
   setupViewport();
@@ -462,22 +456,10 @@ async function main() {
   scheduleRender();
   setInterval(updateReadouts, 500);
 
-  let backends;
-  try {
-    backends = await loadBackends();
-  } catch (err) {
-    fatal(`Could not load the backend list from /api/backends: ${err.message}`);
-    return;
-  }
-  state.directory = new BackendDirectory(backends, 'logsUrl');
-
-  let lib;
-  try {
-    lib = await import('../index.js');
-  } catch (err) {
-    fatal(`Could not load the sse-balancer library: ${err.message}. Has web/dist been built (npm run build)?`);
-    return;
-  }
+  const deps = await loadPageDeps('logsUrl');
+  if (!deps) return;
+  const { lib } = deps;
+  state.directory = deps.directory;
   // Live from now on (no history). Backends heartbeat every 5 s; 12 s of silence is a stall.
   const source = new lib.BalancedEventSource(state.directory.urls, { heartbeatTimeoutMs: 12_000 });
   state.source = source;

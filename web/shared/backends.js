@@ -88,3 +88,32 @@ export class BackendDirectory {
     return i >= 0 ? `#${i} · :${this.port(i)}` : this.short(url);
   }
 }
+
+/** Shows a message in the page's #fatal banner. */
+export function fatal(message) {
+  const node = document.getElementById('fatal');
+  node.textContent = message;
+  node.hidden = false;
+}
+
+/**
+ * What every page needs before it can stream: the backend directory for its
+ * channel (`urlField`) and the library. Shows the reason in #fatal and
+ * resolves with null when either cannot be loaded.
+ */
+export async function loadPageDeps(urlField) {
+  let backends;
+  try {
+    backends = await loadBackends();
+  } catch (err) {
+    fatal(`Could not load the backend list from /api/backends: ${err.message}`);
+    return null;
+  }
+  try {
+    const lib = await import('../index.js');
+    return { directory: new BackendDirectory(backends, urlField), lib };
+  } catch (err) {
+    fatal(`Could not load the sse-balancer library: ${err.message}. Has web/dist been built (npm run build)?`);
+    return null;
+  }
+}
