@@ -30,19 +30,23 @@ async function track(page, urls, options) {
   await page.evaluate(([u, o]) => window.track(u, o), [urls, options]);
 }
 
+/** Most seeds trackStartingAt tries before giving up. */
+const MAX_SEEDS = 1000;
+
 /** Starts with a seed whose first pick is endpoint `index` (pick depends only on seed and count). */
 async function trackStartingAt(page, urls, options, index) {
   await page.evaluate(
-    ([u, o, want]) => {
+    ([u, o, want, maxSeeds]) => {
       const dummies = u.map((_, i) => `${location.origin}/probe-${i}`);
-      for (let seed = 0; ; seed++) {
+      for (let seed = 0; seed < maxSeeds; seed++) {
         const probe = new window.sseb.BalancedEventSource(dummies, { ...o, seed });
         const first = probe.stats().activeEndpoint;
         probe.close();
         if (first === want) return window.track(u, { ...o, seed });
       }
+      throw new Error(`trackStartingAt: none of seeds 0..${maxSeeds - 1} starts at endpoint ${want} of ${u.length}`);
     },
-    [urls, { policy: 'round-robin', ...options }, index],
+    [urls, { policy: 'round-robin', ...options }, index, MAX_SEEDS],
   );
 }
 
@@ -154,7 +158,14 @@ test('flapping backend (down/up every 250 ms): stream stays whole and attempts s
   const log = await page.evaluate(() => window.log);
   expectContiguous(log.messages.map((m) => m.id));
   expect(peakInWindow(attempts, 60_000)).toBeLessThanOrEqual(40);
+  // The flapping really hit the client: its stream started on backend 0, which
+  // went down within 250 ms, so it saw errors and moved to another backend.
+  expect(log.errors.length, 'the client saw the flapping backends fail').toBeGreaterThanOrEqual(1);
+  expect(log.errors[0]).toMatchObject({ endpoint: env.urls[0] });
+  expect(log.failovers.length, 'the client failed over at least once').toBeGreaterThanOrEqual(1);
+  expect(log.failovers[0]).toMatchObject({ from: env.urls[0] });
   for (const e of log.errors) expect(['closed', 'network', 'http']).toContain(e.reason);
+  expect(attempts.filter((a) => a.url.startsWith(env.urls[0])).length, 'attempts on the flapping backend 0').toBeGreaterThanOrEqual(1);
 });
 
 test('all down then up: retries keep the floor and the budget; the first backend up resumes with no gap', async ({

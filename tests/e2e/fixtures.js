@@ -1,9 +1,10 @@
 // Shared fixture: a page server and three real SSE backends on 127.0.0.1,
-// one shared event log with a generator, and a page with the library loaded.
+// streaming the `logs` channel of a MemoryStore at /events (the same store
+// path as `npm start`), with a generator, and a page with the library loaded.
 import { test as base, expect } from '@playwright/test';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EventLog } from '../../web/server/event-log.js';
+import { MemoryStore } from '../../web/server/stores/memory-store.js';
 import { startCluster } from '../../web/server/backend-cluster.js';
 import { startPageServer } from '../../web/server/static-server.js';
 
@@ -11,25 +12,38 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const STRICT_CSP =
   "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' http://127.0.0.1:*";
 
+/** The channel the fixture's backends stream at /events (as main.js does). */
+export const CHANNEL = 'logs';
+
 /**
- * Starts a page server and `count` backends that allow its origin. The log
- * gets a `message` event every `intervalMs` (data: its sequence number).
+ * Starts a page server and `count` backends that allow its origin. The
+ * `logs` channel of the store gets a `message` event every `intervalMs`
+ * (data: its sequence number; ids are the channel's consecutive integers).
+ * `log` is that channel's EventLog (synchronous append, for tests).
  */
 export async function startEnv({ count = 3, intervalMs = 40, csp, heartbeatMs = 1000 } = {}) {
   const pages = await startPageServer({ root: ROOT, csp });
-  const log = new EventLog({ capacity: 100_000 });
-  const cluster = await startCluster({ count, log, allowedOrigins: [pages.origin], heartbeatMs });
+  const store = new MemoryStore({ capacity: 100_000 });
+  let cluster;
+  try {
+    cluster = await startCluster({ count, store, defaultChannel: CHANNEL, allowedOrigins: [pages.origin], heartbeatMs });
+  } catch (err) {
+    await pages.close();
+    throw err;
+  }
   let n = 0;
-  const generator = intervalMs > 0 ? setInterval(() => log.append('message', String(++n)), intervalMs) : null;
+  const generator = intervalMs > 0 ? setInterval(() => store.append(CHANNEL, 'message', String(++n)), intervalMs) : null;
   return {
     pages,
     cluster,
-    log,
+    store,
+    log: store.log(CHANNEL),
     urls: cluster.backends.map((b) => b.url),
     harnessUrl: `${pages.origin}/tests/e2e/pages/harness.html`,
     async stop() {
       if (generator) clearInterval(generator);
       await cluster.close();
+      await store.close();
       await pages.close();
     },
   };

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
 import express from 'express';
-import { EventLog } from '../../web/server/event-log.js';
+import { MemoryStore } from '../../web/server/stores/memory-store.js';
 import { startCluster } from '../../web/server/backend-cluster.js';
 
 test.setTimeout(180_000);
@@ -74,10 +74,11 @@ test('npm pack -> install into a throwaway Vite app -> vite build -> events in C
     await new Promise((r) => server.listen(0, '127.0.0.1', r));
     servers.push(() => new Promise((r) => server.close(r)));
     const origin = `http://127.0.0.1:${server.address().port}`;
-    const log = new EventLog();
-    const cluster = await startCluster({ count: 2, log, allowedOrigins: [origin] });
+    const store = new MemoryStore();
+    const cluster = await startCluster({ count: 2, store, defaultChannel: 'logs', allowedOrigins: [origin] });
+    servers.push(() => store.close());
     servers.push(() => cluster.close());
-    const timer = setInterval(() => log.append('message', 'x'), 40);
+    const timer = setInterval(() => store.append('logs', 'message', 'x'), 40);
     servers.push(() => clearInterval(timer));
 
     const errors = [];

@@ -2,8 +2,8 @@
 // tests. Every backend is its own Express app listening on its own port (so
 // each one is a different origin). Each serves:
 //
-//   GET <path> (default /events)  the legacy `log` (an EventLog), or the store
-//                                 channel named by `defaultChannel`
+//   GET <path> (default /events)  the store channel named by `defaultChannel`
+//                                 (only when one is given)
 //   GET /<channel>/events         one stream per configured channel of `store`
 //                                 (an async log store, see stores/common.js;
 //                                 default channels chat and logs)
@@ -15,7 +15,6 @@
 
 import http from 'node:http';
 import express from 'express';
-import { EventLog } from './event-log.js';
 import { MemoryStore } from './stores/memory-store.js';
 import { checkChannel } from './stores/common.js';
 import { createChatService } from './chat-api.js';
@@ -186,14 +185,13 @@ function requestedResumeId(req) {
 
 
 /**
- * Start `count` SSE backends sharing one EventLog.
+ * Start `count` SSE backends streaming the channels of one log store.
  *
  * @param {{
  *   count?: number,
  *   host?: string,
  *   ports?: number[],
  *   allowedOrigins?: string[],
- *   log?: EventLog,
  *   heartbeatMs?: number,
  *   path?: string,
  *   slowAcceptMs?: number,
@@ -204,12 +202,12 @@ function requestedResumeId(req) {
  *   chat?: object | false,
  * }} [options]
  *
- * - `log`: the EventLog streamed at `path` (legacy; default a new one).
  * - `store`: the log store of the channels (default: a MemoryStore owned by
  *   the cluster and closed by close(); a store passed in is left open).
  * - `channels`: served as GET /<channel>/events (default ['chat', 'logs']).
- * - `defaultChannel`: when set, `path` streams this store channel instead of
- *   `log` (it must be one of `channels`).
+ * - `defaultChannel`: when set, `path` also streams this store channel (it
+ *   must be one of `channels`); without it `path` is not served and each
+ *   backend's `url` is null.
  * - `chat`: options of the chat API (see createChatService in chat-api.js:
  *   rateLimit, ipRateLimit, maxBodyBytes, appendTimeoutMs), or false for no
  *   POST route; only used when 'chat' is one of `channels`.
@@ -220,7 +218,6 @@ export async function startCluster(options = {}) {
     host = '127.0.0.1',
     ports = undefined,
     allowedOrigins = [],
-    log = new EventLog(),
     heartbeatMs = 5000,
     path = '/events',
     slowAcceptMs = 3000,
@@ -250,7 +247,9 @@ export async function startCluster(options = {}) {
   if (defaultChannel !== null && !channels.includes(defaultChannel)) {
     throw new TypeError(`defaultChannel ${JSON.stringify(defaultChannel)} must be one of channels (${channels.join(', ')})`);
   }
-  if (defaultChannel !== null && options.log !== undefined) throw new TypeError('give either log or defaultChannel, not both');
+  if (options.log !== undefined) {
+    throw new TypeError('the log option was removed: append to a store channel and stream it with defaultChannel');
+  }
   if (channels.some((ch) => `/${ch}/events` === path)) throw new TypeError(`path ${path} collides with a channel stream path`);
   if (givenStore !== undefined) {
     for (const m of ['append', 'since', 'subscribe', 'lastId', 'close']) {
@@ -280,10 +279,7 @@ export async function startCluster(options = {}) {
     subscribe: (fn, onReset) => store.subscribe(channel, fn, { onReset }),
   });
   const streamRoutes = [
-    {
-      path,
-      source: defaultChannel !== null ? channelSource(defaultChannel) : { channel: null, since: (id) => log.since(id), subscribe: (fn) => log.subscribe(fn) },
-    },
+    ...(defaultChannel !== null ? [{ path, source: channelSource(defaultChannel) }] : []),
     ...channels.map((ch) => ({ path: `/${ch}/events`, source: channelSource(ch) })),
   ];
   if (!Number.isSafeInteger(maxBufferedBytes) || maxBufferedBytes < 1) {
@@ -671,7 +667,8 @@ export async function startCluster(options = {}) {
       index: b.index,
       port: b.port,
       origin,
-      url: `${origin}${path}`,
+      /** Stream of `defaultChannel` at `path`, or null without a defaultChannel. */
+      url: defaultChannel !== null ? `${origin}${path}` : null,
       /** Stream URL of every channel: { chat: 'http://…/chat/events', logs: … }. */
       channels: Object.freeze(Object.fromEntries(channels.map((ch) => [ch, `${origin}/${ch}/events`]))),
       /** POST URL of the chat API (null without a chat channel). */
@@ -822,7 +819,6 @@ export async function startCluster(options = {}) {
 
   return {
     backends: publicBackends,
-    log,
     /** The log store of the channels. */
     store,
     channels: Object.freeze([...channels]),

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { chromium } from '@playwright/test';
-import { EventLog } from '../../../web/server/event-log.js';
+import { MemoryStore } from '../../../web/server/stores/memory-store.js';
 import { startCluster } from '../../../web/server/backend-cluster.js';
 import { startPageServer } from '../../../web/server/static-server.js';
 
@@ -99,22 +99,26 @@ export function startPages(routes) {
 }
 
 /**
- * Three backends sharing one EventLog that gets a `message` event every
- * `intervalMs` (data: its sequence number; ids are the log's integers).
+ * Three backends streaming the `logs` channel of one MemoryStore at /events
+ * (the store path of `npm start`); the channel gets a `message` event every
+ * `intervalMs` (data: its sequence number; ids are the channel's integers).
+ * `log` is that channel's EventLog (log.lastId: the last id appended).
  */
 export async function startBackends({ pagesOrigin, count = 3, intervalMs, heartbeatMs, capacity = 100_000 }) {
-  const log = new EventLog({ capacity });
-  const cluster = await startCluster({ count, log, allowedOrigins: [pagesOrigin], heartbeatMs });
+  const store = new MemoryStore({ capacity });
+  const cluster = await startCluster({ count, store, defaultChannel: 'logs', allowedOrigins: [pagesOrigin], heartbeatMs });
+  const log = store.log('logs');
   let n = 0;
   let generator = null;
   const env = {
     log,
+    store,
     cluster,
     urls: cluster.backends.map((b) => b.url),
     origins: cluster.backends.map((b) => b.origin),
     setInterval(ms) {
       if (generator) clearInterval(generator);
-      generator = ms > 0 ? setInterval(() => log.append('message', String(++n)), ms) : null;
+      generator = ms > 0 ? setInterval(() => store.append('logs', 'message', String(++n)), ms) : null;
     },
     /** Every backend up, in mode 'ok', with no stream left from before. */
     async heal() {
@@ -129,6 +133,7 @@ export async function startBackends({ pagesOrigin, count = 3, intervalMs, heartb
       if (generator) clearInterval(generator);
       generator = null;
       await cluster.close();
+      await store.close();
     },
   };
   env.setInterval(intervalMs);

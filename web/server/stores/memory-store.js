@@ -3,7 +3,7 @@
 // Implements the asynchronous store interface described in ./common.js, so the
 // SSE backends treat it exactly like the Redis store; the underlying EventLog
 // of a channel (synchronous API) is available through log(channel), e.g. for
-// tests that want append() to return the entry at once.
+// tests that want append() to return the entry at once (appendSync does too).
 //
 // Ids start at 1 per channel and only increase; they are not shared between
 // processes (use the Redis store for that).
@@ -29,7 +29,6 @@ export class MemoryStore {
   /**
    * @param {{
    *   capacity?: number,              // entries kept per channel (default 10000)
-   *   logs?: Record<string, EventLog>, // adopt existing EventLogs as channels
    *   idempotencyTtlMs?: number,
    *   maxIdempotencyKeys?: number,
    *   now?: () => number,
@@ -37,7 +36,6 @@ export class MemoryStore {
    */
   constructor({
     capacity = DEFAULT_CAPACITY,
-    logs = {},
     idempotencyTtlMs = IDEMPOTENCY_TTL_MS,
     maxIdempotencyKeys = DEFAULT_MAX_IDEMPOTENCY_KEYS,
     now = Date.now,
@@ -56,16 +54,6 @@ export class MemoryStore {
     this._closed = false;
     /** @type {Set<() => void>} unsubscribe functions of live subscriptions */
     this._subs = new Set();
-    for (const [channel, log] of Object.entries(logs)) this.adopt(channel, log);
-  }
-
-  /** Use an existing EventLog as the log of `channel` (before anything was appended to the channel). */
-  adopt(channel, log) {
-    checkChannel(channel);
-    if (!(log instanceof EventLog)) throw new TypeError(`logs.${channel} must be an EventLog`);
-    if (this._logs.has(channel) && this._logs.get(channel) !== log) throw new Error(`channel ${channel} already has a log`);
-    this._logs.set(channel, log);
-    return log;
   }
 
   /** The EventLog behind `channel` (created on first use). Synchronous API. */
@@ -145,8 +133,4 @@ export class MemoryStore {
     for (const unsubscribe of [...this._subs]) unsubscribe();
     this._idem.clear();
   }
-}
-
-export function createMemoryStore(options) {
-  return new MemoryStore(options);
 }
