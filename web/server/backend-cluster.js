@@ -55,6 +55,15 @@ const MIN_FLAP_PERIOD_MS = 50;
 /** requestLog(i) keeps the most recent this many requests per backend. */
 const REQUEST_LOG_LIMIT = 10_000;
 
+/**
+ * The request log keeps at most this many characters of a resume id (a valid
+ * one has at most 16 digits), and at most LOGGED_ID_VALUES values of a
+ * repeated query parameter, so that an entry stays small whatever the request
+ * carried (a 15 KB Last-Event-ID header must not be kept 20,000 times).
+ */
+export const LOGGED_ID_CHARS = 64;
+const LOGGED_ID_VALUES = 4;
+
 /** How long a 'bad-content-type' response stays open before it is ended. */
 const BAD_CONTENT_TYPE_OPEN_MS = 300;
 
@@ -174,13 +183,32 @@ function modeSettings(mode, options, slowAcceptMs) {
   return {};
 }
 
-/** Resume id a stream request carried, as sent (header first, like parseResumeId). */
+/**
+ * Resume id a stream request carried, as sent (header first, like
+ * parseResumeId), cut to LOGGED_ID_CHARS characters (and LOGGED_ID_VALUES
+ * values of a repeated parameter): { lastEventId, truncated }.
+ */
 function requestedResumeId(req) {
+  const cut = (v) => {
+    const text = typeof v === 'string' ? v : String(v);
+    return text.length > LOGGED_ID_CHARS ? { text: text.slice(0, LOGGED_ID_CHARS), cut: true } : { text, cut: false };
+  };
   const header = req.get('Last-Event-ID');
-  if (header !== undefined && header.trim() !== '') return header.trim();
+  if (header !== undefined && header.trim() !== '') {
+    const { text, cut: truncated } = cut(header.trim());
+    return { lastEventId: text, truncated };
+  }
   const q = req.query.lastEventId;
-  if (q === undefined) return null;
-  return Array.isArray(q) ? Object.freeze(q.map(String)) : typeof q === 'string' ? q : String(q);
+  if (q === undefined) return { lastEventId: null, truncated: false };
+  if (!Array.isArray(q)) {
+    const { text, cut: truncated } = cut(q);
+    return { lastEventId: text, truncated };
+  }
+  const values = q.slice(0, LOGGED_ID_VALUES).map(cut);
+  return {
+    lastEventId: Object.freeze(values.map((v) => v.text)),
+    truncated: q.length > LOGGED_ID_VALUES || values.some((v) => v.cut),
+  };
 }
 
 
@@ -357,7 +385,8 @@ export async function startCluster(options = {}) {
       b.connections++;
       const mode = b.mode;
       const settings = b.settings;
-      b.requests.push(Object.freeze({ at: Date.now(), lastEventId: requestedResumeId(req), mode, path: route.path }));
+      const { lastEventId, truncated } = requestedResumeId(req);
+      b.requests.push(Object.freeze({ at: Date.now(), lastEventId, lastEventIdTruncated: truncated, mode, path: route.path }));
       if (b.requests.length >= 2 * REQUEST_LOG_LIMIT) b.requests.splice(0, b.requests.length - REQUEST_LOG_LIMIT);
 
       if (mode !== 'slow-accept') {
@@ -837,8 +866,10 @@ export async function startCluster(options = {}) {
     /**
      * Every stream request backend i received (the last 10,000), oldest first:
      * { at: Date.now() on arrival, lastEventId: the Last-Event-ID header if
-     * non-blank, else the lastEventId query value (an array if repeated), else
-     * null (as sent, not validated), mode: the backend's mode on arrival }.
+     * non-blank, else the lastEventId query value (an array of at most 4 if
+     * repeated), else null (as sent, not validated, cut to 64 characters),
+     * lastEventIdTruncated: true when it was cut, mode: the backend's mode on
+     * arrival, path }.
      */
     requestLog: (i) => get(i).requests.slice(-REQUEST_LOG_LIMIT),
     dropStreams,
