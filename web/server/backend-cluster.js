@@ -64,6 +64,13 @@ const REQUEST_LOG_LIMIT = 10_000;
 export const LOGGED_ID_CHARS = 64;
 const LOGGED_ID_VALUES = 4;
 
+/**
+ * Default `requestTimeoutMs`: a request (headers and body) must be received
+ * in full within this time, else Node answers 408 and closes the connection.
+ * It does not bound responses, so SSE streams last as long as they like.
+ */
+const DEFAULT_REQUEST_TIMEOUT_MS = 20_000;
+
 /** How long a 'bad-content-type' response stays open before it is ended. */
 const BAD_CONTENT_TYPE_OPEN_MS = 300;
 
@@ -224,6 +231,7 @@ function requestedResumeId(req) {
  *   path?: string,
  *   slowAcceptMs?: number,
  *   maxBufferedBytes?: number,
+ *   requestTimeoutMs?: number,
  *   store?: object,
  *   channels?: string[],
  *   defaultChannel?: string | null,
@@ -236,6 +244,10 @@ function requestedResumeId(req) {
  * - `defaultChannel`: when set, `path` also streams this store channel (it
  *   must be one of `channels`); without it `path` is not served and each
  *   backend's `url` is null.
+ * - `requestTimeoutMs`: a request whose headers and body have not all arrived
+ *   within this time gets 408 and its connection is closed (default 20 s;
+ *   Node's server.requestTimeout). Responses are not bounded: an SSE stream
+ *   may outlive it.
  * - `chat`: options of the chat API (see createChatService in chat-api.js:
  *   rateLimit, ipRateLimit, maxBodyBytes, appendTimeoutMs), or false for no
  *   POST route; only used when 'chat' is one of `channels`.
@@ -250,6 +262,7 @@ export async function startCluster(options = {}) {
     path = '/events',
     slowAcceptMs = 3000,
     maxBufferedBytes = DEFAULT_MAX_BUFFERED_BYTES,
+    requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
     store: givenStore = undefined,
     channels = DEFAULT_CHANNELS,
     defaultChannel = null,
@@ -269,6 +282,7 @@ export async function startCluster(options = {}) {
   if (!Number.isFinite(heartbeatMs) || heartbeatMs <= 0) throw new RangeError(`heartbeatMs must be a positive number, got ${heartbeatMs}`);
   if (typeof path !== 'string' || !path.startsWith('/')) throw new TypeError(`path must start with "/", got ${path}`);
   checkMs(slowAcceptMs, 'slowAcceptMs');
+  checkMs(requestTimeoutMs, 'requestTimeoutMs', 1);
   if (!Array.isArray(channels)) throw new TypeError('channels must be an array of channel names');
   for (const ch of channels) checkChannel(ch);
   if (new Set(channels).size !== channels.length) throw new TypeError(`channels must not repeat a name, got ${channels.join(', ')}`);
@@ -629,11 +643,16 @@ export async function startCluster(options = {}) {
   }
 
   async function startServer(b) {
-    const server = http.createServer(b.app);
+    // requestTimeout covers receiving a request (headers + body), not the
+    // response: a trickling POST body gets 408, an SSE stream is unbounded.
+    // Node looks for expired requests every connectionsCheckingInterval.
+    const server = http.createServer({
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: Math.min(10_000, requestTimeoutMs),
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(requestTimeoutMs / 4))),
+    }, b.app);
     server.keepAliveTimeout = 1000;
-    server.requestTimeout = 0; // SSE responses are unbounded
-    server.headersTimeout = 10000;
-    server.timeout = 0;
+    server.timeout = 0; // no idle-socket timeout: SSE streams may be quiet between heartbeats
     server.on('connection', (socket) => {
       b.sockets.add(socket);
       socket.on('close', () => b.sockets.delete(socket));
