@@ -76,20 +76,49 @@ const BAD_CONTENT_TYPE_OPEN_MS = 300;
 
 /**
  * Default `maxBufferedBytes`: a client that stops reading is dropped when a
- * write is due while more than this much earlier output is still unsent. The
- * check runs before each write, so one large event (e.g. 5 MB) is always
- * written in full; the bound on memory per client is this plus one frame.
+ * write is due while more than this many bytes of earlier output are still
+ * unsent. The check runs before each write, so one large event (e.g. 5 MB) is
+ * always written in full; the bound on memory per client is this plus one
+ * frame. Everything is written as Buffers, so the count is in bytes.
  */
 const DEFAULT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Default `maxTotalBufferedBytes`: the most unsent output all streams of the
+ * cluster together may hold. Above it, replays wait and a live write to a
+ * stream that holds more than SLOW_CLIENT_FLOOR_BYTES drops that stream.
+ */
+const DEFAULT_MAX_TOTAL_BUFFERED_BYTES = 64 * 1024 * 1024;
+
+/** Under total pressure, streams holding no more than this are never dropped. */
+const SLOW_CLIENT_FLOOR_BYTES = 256 * 1024;
+
+/**
+ * Default `slowClientMs`: a replay that has waited this long for its client
+ * to take what was already written (no 'drain') drops the client.
+ */
+const DEFAULT_SLOW_CLIENT_MS = 10_000;
+
+/** Entries read from the store per replay page. */
+const REPLAY_PAGE = 500;
+
+/** A replay writes in chunks of about this many bytes ... */
+const REPLAY_CHUNK_BYTES = 64 * 1024;
+
+/** ... and waits for 'drain' while more than this is unsent. */
+const REPLAY_HIGH_WATER_BYTES = 256 * 1024;
+
+/** totalBuffered() is recomputed at most this often. */
+const TOTAL_BUFFERED_REFRESH_MS = 10;
 
 /** Channels served by default (GET /<channel>/events). */
 export const DEFAULT_CHANNELS = Object.freeze(['chat', 'logs']);
 
 /**
- * Live events that may wait (per stream) while its replay is read from the
- * store; a stream that would need more is dropped (the client resumes).
+ * Live events that may wait (per stream) while its replay is written; when
+ * more arrive, they are forgotten and the replay reads them from the store.
  */
-const MAX_PENDING_LIVE = 100_000;
+const MAX_PENDING_LIVE = 1000;
 
 /** Longest Last-Event-ID / lastEventId value accepted (MAX_SAFE_INTEGER has 16 digits). */
 const MAX_ID_DIGITS = 16;
@@ -105,6 +134,21 @@ export function formatEvent(entry) {
   if (type !== 'message' && type !== '') out += `event: ${type}\n`;
   for (const line of String(entry.data).split(/\r\n|\r|\n/)) out += `data: ${line}\n`;
   return out + '\n';
+}
+
+/**
+ * The SSE frame of an entry as a Buffer, made once per entry object and shared
+ * by every stream that writes it (entries are frozen; the MemoryStore keeps
+ * the same objects, so a replay to many clients formats nothing twice).
+ */
+const frames = new WeakMap();
+function frameOf(entry) {
+  let frame = frames.get(entry);
+  if (frame === undefined) {
+    frame = Buffer.from(formatEvent(entry));
+    if (Object.isFrozen(entry)) frames.set(entry, frame);
+  }
+  return frame;
 }
 
 /**
@@ -231,6 +275,8 @@ function requestedResumeId(req) {
  *   path?: string,
  *   slowAcceptMs?: number,
  *   maxBufferedBytes?: number,
+ *   maxTotalBufferedBytes?: number,
+ *   slowClientMs?: number,
  *   requestTimeoutMs?: number,
  *   store?: object,
  *   channels?: string[],
@@ -244,6 +290,10 @@ function requestedResumeId(req) {
  * - `defaultChannel`: when set, `path` also streams this store channel (it
  *   must be one of `channels`); without it `path` is not served and each
  *   backend's `url` is null.
+ * - `maxBufferedBytes` (16 MiB), `maxTotalBufferedBytes` (64 MiB),
+ *   `slowClientMs` (10 s): bounds on unsent output per stream and over the
+ *   whole cluster, and how long a replay waits for a client that does not
+ *   read before dropping it (see serve()).
  * - `requestTimeoutMs`: a request whose headers and body have not all arrived
  *   within this time gets 408 and its connection is closed (default 20 s;
  *   Node's server.requestTimeout). Responses are not bounded: an SSE stream
@@ -262,6 +312,8 @@ export async function startCluster(options = {}) {
     path = '/events',
     slowAcceptMs = 3000,
     maxBufferedBytes = DEFAULT_MAX_BUFFERED_BYTES,
+    maxTotalBufferedBytes = DEFAULT_MAX_TOTAL_BUFFERED_BYTES,
+    slowClientMs = DEFAULT_SLOW_CLIENT_MS,
     requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
     store: givenStore = undefined,
     channels = DEFAULT_CHANNELS,
@@ -312,12 +364,15 @@ export async function startCluster(options = {}) {
     // A resume id above the channel's last id means the log restarted (an
     // emptied Redis, a restarted process): replay all of it, so the client
     // sees the ids go back and starts afresh rather than waiting.
-    async since(id) {
-      const entries = await store.since(channel, id);
-      if (entries.length > 0 || id === 0) return entries;
+    // `limit`: at most that many entries (a store may return fewer or, if it
+    // ignores the argument, all of them). `first`: the page at the resume id.
+    async since(id, limit, first = false) {
+      const entries = await store.since(channel, id, limit);
+      if (!first || entries.length > 0 || id === 0) return entries;
       const last = await store.lastId(channel);
-      return last < id ? store.since(channel, 0) : entries;
+      return last < id ? store.since(channel, 0, limit) : entries;
     },
+    lastId: () => store.lastId(channel),
     subscribe: (fn, onReset) => store.subscribe(channel, fn, { onReset }),
   });
   const streamRoutes = [
@@ -327,11 +382,31 @@ export async function startCluster(options = {}) {
   if (!Number.isSafeInteger(maxBufferedBytes) || maxBufferedBytes < 1) {
     throw new RangeError(`maxBufferedBytes must be a positive integer, got ${maxBufferedBytes}`);
   }
+  if (!Number.isSafeInteger(maxTotalBufferedBytes) || maxTotalBufferedBytes < 1) {
+    throw new RangeError(`maxTotalBufferedBytes must be a positive integer, got ${maxTotalBufferedBytes}`);
+  }
+  checkMs(slowClientMs, 'slowClientMs', 1);
 
   const anyOrigin = allowedOrigins.includes('*');
   const origins = new Set(allowedOrigins);
   const urlHost = host.includes(':') ? `[${host}]` : host;
   let closed = false;
+
+  /** Counters for the cluster's stats(). */
+  const counters = { slowClientsDropped: 0 };
+
+  let totalCache = 0;
+  let totalAt = -Infinity;
+  /** Unsent output (bytes) of every open stream of the cluster, recomputed at most every 10 ms. */
+  function totalBuffered() {
+    const now = performance.now();
+    if (now - totalAt < TOTAL_BUFFERED_REFRESH_MS) return totalCache;
+    let total = 0;
+    for (const b of backends) for (const s of b.streams) total += s.res.writableLength;
+    totalCache = total;
+    totalAt = now;
+    return total;
+  }
 
   let lastStoreReport = 0;
   function reportStoreError(err) {
@@ -483,6 +558,7 @@ export async function startCluster(options = {}) {
         b.streams.delete(stream);
         if (stream.heartbeat) clearInterval(stream.heartbeat);
         if (stream.unsubscribe) stream.unsubscribe();
+        if (stream.wake) stream.wake();
       };
       stream.cleanup = cleanup;
       b.streams.add(stream);
@@ -506,7 +582,17 @@ export async function startCluster(options = {}) {
         return;
       }
 
-      /** Write a chunk; false when the stream is over (or was just dropped). */
+      /** Drop a client that does not read (it reconnects and resumes). */
+      const dropSlow = () => {
+        counters.slowClientsDropped++;
+        cleanup();
+        res.destroy();
+      };
+
+      /**
+       * Write a chunk; false when the stream is over (or was just dropped).
+       * Output is written as Buffers so that res.writableLength counts bytes.
+       */
       const write = (chunk, callback) => {
         if (stream.done || stream.stalled) return false;
         if (res.destroyed || res.writableEnded) {
@@ -516,19 +602,64 @@ export async function startCluster(options = {}) {
         // Check what is still queued from earlier writes, not counting this
         // chunk: a client that stopped reading is dropped rather than buffered
         // forever, but one large event never gets a reading client dropped.
-        if (res.writableLength > maxBufferedBytes) {
-          cleanup();
-          res.destroy();
+        const own = res.writableLength;
+        if (own > maxBufferedBytes || (own > SLOW_CLIENT_FLOOR_BYTES && totalBuffered() > maxTotalBufferedBytes)) {
+          dropSlow();
           return false;
         }
-        res.write(chunk, callback);
+        res.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk, callback);
         return true;
+      };
+
+      /**
+       * Resolves true once this stream may write more (its own unsent output
+       * at most REPLAY_HIGH_WATER_BYTES and the cluster's under its total),
+       * false when the stream ended meanwhile or its client was dropped for
+       * not reading for slowClientMs.
+       */
+      const waitForRoom = () => {
+        const roomy = () => res.writableLength <= REPLAY_HIGH_WATER_BYTES && totalBuffered() <= maxTotalBufferedBytes;
+        if (stream.done || stream.stalled) return Promise.resolve(false);
+        if (roomy()) return Promise.resolve(true);
+        return new Promise((resolve) => {
+          let deadline = Date.now() + slowClientMs;
+          let timer = null;
+          const finish = (ok) => {
+            clearTimeout(timer);
+            res.off('drain', onDrain);
+            stream.wake = null;
+            resolve(ok);
+          };
+          const check = () => {
+            timer = null;
+            if (stream.done || stream.stalled) return finish(false);
+            if (roomy()) return finish(true);
+            if (Date.now() >= deadline) {
+              dropSlow();
+              return finish(false);
+            }
+            // Our own output drains with 'drain'; the cluster's total is polled.
+            const ownFull = res.writableLength > REPLAY_HIGH_WATER_BYTES;
+            timer = setTimeout(check, ownFull ? Math.max(1, deadline - Date.now()) : 25);
+          };
+          const onDrain = () => {
+            deadline = Date.now() + slowClientMs; // the client reads: give it another period
+            clearTimeout(timer);
+            check();
+          };
+          res.on('drain', onDrain);
+          stream.wake = () => {
+            clearTimeout(timer);
+            check();
+          };
+          check();
+        });
       };
 
       const sendEvent = (entry) => {
         if (entry.id <= stream.lastSent) return;
         const last = stream.eventsLeft === 1;
-        const sent = write(formatEvent(entry), last && mode === 'reset-after' ? () => resetConnection(req, res) : undefined);
+        const sent = write(frameOf(entry), last && mode === 'reset-after' ? () => resetConnection(req, res) : undefined);
         stream.lastSent = entry.id;
         if (!sent || !last) {
           stream.eventsLeft--;
@@ -541,19 +672,72 @@ export async function startCluster(options = {}) {
         // the OS (write callback above), so the client gets it before the RST.
       };
 
+      /**
+       * Write entries in chunks of about REPLAY_CHUNK_BYTES, waiting for room
+       * (and yielding to other work) between chunks. Resolves false when the
+       * stream is over.
+       */
+      const writeEntries = async (entries) => {
+        // The frames are the shared Buffers of frameOf(): a chunk is written
+        // corked (one writev) rather than copied into a new Buffer, so a
+        // replay allocates next to nothing per client.
+        let bytes = 0;
+        let corked = false;
+        const flush = async () => {
+          if (!corked) return true;
+          corked = false;
+          bytes = 0;
+          res.uncork();
+          if (stream.done) return false;
+          await new Promise((r) => setImmediate(r));
+          return waitForRoom();
+        };
+        for (const entry of entries) {
+          if (stream.done || stream.stalled) {
+            if (corked) res.uncork();
+            return false;
+          }
+          if (stream.eventsLeft !== Infinity) {
+            // 'drop-after' / 'reset-after' count events one by one.
+            if (!(await flush())) return false;
+            sendEvent(entry);
+            continue;
+          }
+          if (entry.id <= stream.lastSent) continue;
+          if (!corked) {
+            res.cork();
+            corked = true;
+          }
+          const frame = frameOf(entry);
+          if (!write(frame)) {
+            corked = false;
+            if (!res.destroyed) res.uncork();
+            return false;
+          }
+          stream.lastSent = entry.id;
+          bytes += frame.length;
+          if (bytes >= REPLAY_CHUNK_BYTES && !(await flush())) return false;
+        }
+        return flush();
+      };
+
       // Subscribe before the replay is read, so that nothing appended in
       // between is lost: live events wait in `pending` until the replay is
-      // out, and sendEvent drops any id already sent.
+      // out, and sendEvent drops any id already sent. When more than
+      // MAX_PENDING_LIVE arrive meanwhile they are forgotten (`overflowFrom`)
+      // and read from the store by the replay instead.
       let pending = [];
+      /** Set when live entries were forgotten: every one after this id was. */
+      let overflowFrom = null;
       const onEntry = (entry) => {
+        if (stream.done || stream.stalled) return;
         if (pending === null) {
           sendEvent(entry);
           return;
         }
         if (pending.length >= MAX_PENDING_LIVE) {
-          cleanup();
-          res.destroy();
-          return;
+          if (overflowFrom === null) overflowFrom = pending[0].id - 1;
+          pending = [];
         }
         pending.push(entry);
       };
@@ -567,31 +751,6 @@ export async function startCluster(options = {}) {
       };
       stream.unsubscribe = source.subscribe(onEntry, onReset);
 
-      const start = (replay) => {
-        if (stream.done) return;
-        openResponse();
-        write(': ok\n\n');
-        // Ids are consecutive per channel, so a replay that starts after
-        // resume + 1 means the log no longer holds what the client missed.
-        // Say so (a named event without an id) rather than skip it silently.
-        const first = replay.length > 0 ? replay[0].id : null;
-        if (resume.id !== null && first !== null && first > resume.id + 1) {
-          write(`event: gap\ndata: ${JSON.stringify({ from: resume.id + 1, to: first - 1 })}\n\n`);
-        }
-        for (const entry of replay) {
-          if (stream.done) return;
-          sendEvent(entry);
-        }
-        const live = pending;
-        pending = null;
-        for (const entry of live) {
-          if (stream.done) return;
-          sendEvent(entry);
-        }
-        if (stream.done) return;
-        stream.heartbeat = setInterval(() => write(`event: heartbeat\ndata: ${Date.now()}\n\n`), heartbeatMs);
-        stream.heartbeat.unref?.();
-      };
       const unavailable = (err) => {
         if (stream.done) return;
         cleanup();
@@ -603,19 +762,60 @@ export async function startCluster(options = {}) {
         res.status(503).set('Retry-After', '1').type('text/plain').send('Service Unavailable: the event log cannot be read right now\n');
       };
 
-      if (resume.id === null) {
-        start([]);
-        return;
-      }
-      let replay;
-      try {
-        replay = source.since(resume.id);
-      } catch (err) {
-        unavailable(err);
-        return;
-      }
-      if (replay && typeof replay.then === 'function') replay.then(start, unavailable).catch((err) => console.error('backend-cluster:', err));
-      else start(replay);
+      /**
+       * Replay what the client missed page by page from the store, written
+       * in bounded chunks, then whatever arrived live meanwhile; then live.
+       */
+      const run = async () => {
+        let cursor = resume.id; // null: no resume id, nothing to replay
+        let first = true;
+        for (;;) {
+          while (cursor !== null) {
+            const page = await source.since(cursor, REPLAY_PAGE, first);
+            if (stream.done || stream.stalled) return;
+            if (first) {
+              first = false;
+              openResponse();
+              if (!write(': ok\n\n')) return;
+              // Ids are consecutive per channel, so a replay that starts after
+              // resume + 1 means the log no longer holds what the client missed.
+              // Say so (a named event without an id) rather than skip it silently.
+              const firstId = page.length > 0 ? page[0].id : null;
+              if (firstId !== null && firstId > resume.id + 1) {
+                if (!write(`event: gap\ndata: ${JSON.stringify({ from: resume.id + 1, to: firstId - 1 })}\n\n`)) return;
+              }
+            }
+            if (!(await writeEntries(page))) return;
+            if (page.length > 0) cursor = page[page.length - 1].id;
+            if (page.length >= REPLAY_PAGE) continue;
+            // Caught up with the store as of that read: what came since is in
+            // `pending`, unless some of it was forgotten (then read on).
+            if (overflowFrom === null) break;
+            overflowFrom = null;
+            pending = [];
+          }
+          if (first) {
+            first = false;
+            openResponse();
+            if (!write(': ok\n\n')) return;
+          }
+          while (pending.length > 0 && overflowFrom === null) {
+            const live = pending;
+            pending = [];
+            if (!(await writeEntries(live))) return;
+          }
+          if (overflowFrom === null) break;
+          // Too many arrived while the replay was written: read them from the store.
+          cursor = Math.max(stream.lastSent, overflowFrom);
+          overflowFrom = null;
+          pending = [];
+        }
+        pending = null;
+        if (stream.done) return;
+        stream.heartbeat = setInterval(() => write(`event: heartbeat\ndata: ${Date.now()}\n\n`), heartbeatMs);
+        stream.heartbeat.unref?.();
+      };
+      run().catch(unavailable);
     }
 
     app.use((req, res) => {
@@ -891,6 +1091,11 @@ export async function startCluster(options = {}) {
      * arrival, path }.
      */
     requestLog: (i) => get(i).requests.slice(-REQUEST_LOG_LIMIT),
+    /**
+     * { slowClientsDropped: streams dropped because their client did not
+     * read, bufferedBytes: unsent output of every open stream now }.
+     */
+    stats: () => ({ slowClientsDropped: counters.slowClientsDropped, bufferedBytes: totalBuffered() }),
     dropStreams,
     close,
   };

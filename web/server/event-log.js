@@ -59,17 +59,19 @@ export class EventLog {
   }
 
   /**
-   * Retained entries with id > lastId, oldest first.
+   * Retained entries with id > lastId, oldest first; at most `limit` of them.
    * @param {number} lastId
+   * @param {number} [limit]
    */
-  since(lastId) {
+  since(lastId, limit = Infinity) {
     const after = Number(lastId);
     if (this._size === 0 || !(after < this._lastId)) return [];
     const oldestId = this._buf[this._start].id;
     // Ids are contiguous inside the buffer, so compute the offset directly.
     const skip = Math.max(0, Math.floor(after) - oldestId + 1);
+    const end = Math.min(this._size, skip + Math.max(0, limit));
     const out = [];
-    for (let k = skip; k < this._size; k++) {
+    for (let k = skip; k < end; k++) {
       out.push(this._buf[(this._start + k) % this.capacity]);
     }
     return out;

@@ -22,6 +22,13 @@ import {
   toData,
 } from './common.js';
 
+/** The optional `limit` of since(): a positive integer, default all. */
+export function checkLimit(limit) {
+  if (limit === undefined) return Infinity;
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`);
+  return limit;
+}
+
 /** At most this many idempotency keys are remembered (oldest forgotten first). */
 const DEFAULT_MAX_IDEMPOTENCY_KEYS = 10000;
 
@@ -103,10 +110,11 @@ export class MemoryStore {
     return this.appendSync(channel, type, data, options);
   }
 
-  async since(channel, lastId) {
+  /** Entries with id > lastId, oldest first; at most `limit` (default: all). */
+  async since(channel, lastId, limit) {
     this._check();
     checkLastId(lastId);
-    return this.log(channel).since(lastId);
+    return this.log(channel).since(lastId, checkLimit(limit));
   }
 
   // eslint-disable-next-line no-unused-vars

@@ -31,6 +31,7 @@ import {
   checkType,
   toData,
 } from './common.js';
+import { checkLimit } from './memory-store.js';
 
 // KEYS[1] seq, KEYS[2] stream, KEYS[3] (optional) idempotency key
 // ARGV[1] capacity, ARGV[2] type, ARGV[3] data, ARGV[4] idempotency TTL (ms)
@@ -235,18 +236,21 @@ export class RedisStore {
     return Object.freeze(entry);
   }
 
-  async since(channel, lastId) {
+  /** Entries with id > lastId, oldest first; at most `limit` (default: all). */
+  async since(channel, lastId, limit) {
     this._check();
     checkChannel(channel);
     checkLastId(lastId);
+    const max = checkLimit(limit);
     const { stream } = this._keys(channel);
     const out = [];
     let from = `(${lastId}-0`;
-    for (;;) {
-      const page = await this.client.sendCommand(['XRANGE', stream, from, '+', 'COUNT', String(RANGE_PAGE)]);
+    while (out.length < max) {
+      const count = Math.min(RANGE_PAGE, max - out.length);
+      const page = await this.client.sendCommand(['XRANGE', stream, from, '+', 'COUNT', String(count)]);
       if (!page || page.length === 0) break;
       for (const [sid, fields] of page) out.push(toEntry(sid, fields));
-      if (page.length < RANGE_PAGE) break;
+      if (page.length < count) break;
       from = `(${page[page.length - 1][0]}`;
     }
     return out;
