@@ -108,6 +108,12 @@ const REPLAY_CHUNK_BYTES = 64 * 1024;
 /** ... and waits for 'drain' while more than this is unsent. */
 const REPLAY_HIGH_WATER_BYTES = 256 * 1024;
 
+/**
+ * A stream opens only once the store has answered (a replay page, or its last
+ * id without a resume id) within this time; else 503 with Retry-After.
+ */
+const STORE_OPEN_TIMEOUT_MS = 3000;
+
 /** totalBuffered() is recomputed at most this often. */
 const TOTAL_BUFFERED_REFRESH_MS = 10;
 
@@ -373,7 +379,7 @@ export async function startCluster(options = {}) {
       return last < id ? store.since(channel, 0, limit) : entries;
     },
     lastId: () => store.lastId(channel),
-    subscribe: (fn, onReset) => store.subscribe(channel, fn, { onReset }),
+    subscribe: (fn, onReset, onError) => store.subscribe(channel, fn, { onReset, onError }),
   });
   const streamRoutes = [
     ...(defaultChannel !== null ? [{ path, source: channelSource(defaultChannel) }] : []),
@@ -409,6 +415,15 @@ export async function startCluster(options = {}) {
   }
 
   let lastStoreReport = 0;
+
+  /** `promise`, or a rejection once STORE_OPEN_TIMEOUT_MS have passed. */
+  function storeTimeout(promise) {
+    let timer;
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the store did not answer within ${STORE_OPEN_TIMEOUT_MS} ms`)), STORE_OPEN_TIMEOUT_MS);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  }
   function reportStoreError(err) {
     if (Date.now() - lastStoreReport < 5000) return;
     lastStoreReport = Date.now();
@@ -749,7 +764,17 @@ export async function startCluster(options = {}) {
         if (res.headersSent) res.end();
         else res.destroy();
       };
-      stream.unsubscribe = source.subscribe(onEntry, onReset);
+      // The store's subscription failed (e.g. Redis is unreachable): end the
+      // stream rather than keep it alive with heartbeats, so that the client
+      // notices and fails over; new streams get 503 until the store is back.
+      const onStoreLost = (err) => {
+        if (stream.done) return;
+        cleanup();
+        reportStoreError(err);
+        if (res.headersSent) res.end();
+        else res.status(503).set('Retry-After', '1').type('text/plain').send('Service Unavailable: the event log cannot be read right now\n');
+      };
+      stream.unsubscribe = source.subscribe(onEntry, onReset, onStoreLost);
 
       const unavailable = (err) => {
         if (stream.done) return;
@@ -771,7 +796,8 @@ export async function startCluster(options = {}) {
         let first = true;
         for (;;) {
           while (cursor !== null) {
-            const page = await source.since(cursor, REPLAY_PAGE, first);
+            const read = source.since(cursor, REPLAY_PAGE, first);
+            const page = await (first ? storeTimeout(read) : read);
             if (stream.done || stream.stalled) return;
             if (first) {
               first = false;
@@ -795,7 +821,12 @@ export async function startCluster(options = {}) {
             pending = [];
           }
           if (first) {
+            // No resume id, nothing to replay: still, the store must answer
+            // before the stream opens. A 200 with heartbeats over a store that
+            // cannot be read would hide the outage from the client.
             first = false;
+            await storeTimeout(source.lastId());
+            if (stream.done || stream.stalled) return;
             openResponse();
             if (!write(': ok\n\n')) return;
           }

@@ -118,8 +118,9 @@ export class MemoryStore {
   }
 
   // eslint-disable-next-line no-unused-vars
-  subscribe(channel, fn, { onReset } = {}) {
-    // An in-process log never restarts under its subscribers: onReset is never called.
+  subscribe(channel, fn, { onReset, onError } = {}) {
+    // An in-process log never restarts under its subscribers and cannot become
+    // unreachable: onReset and onError are never called.
     this._check();
     checkSubscriber(fn);
     const off = this.log(channel).subscribe(fn);

@@ -271,11 +271,12 @@ export class RedisStore {
    * `onReset()` is called when the log was found to have restarted (Redis came
    * back without the data); entries with lower ids follow.
    */
-  subscribe(channel, fn, { onReset } = {}) {
+  subscribe(channel, fn, { onReset, onError } = {}) {
     this._check();
     checkChannel(channel);
     checkSubscriber(fn);
     if (onReset !== undefined && typeof onReset !== 'function') throw new TypeError('onReset must be a function');
+    if (onError !== undefined && typeof onError !== 'function') throw new TypeError('onError must be a function');
     let ch = this._channels.get(channel);
     if (!ch) {
       ch = { subs: new Set(), cursor: null, ready: null };
@@ -284,7 +285,7 @@ export class RedisStore {
       this._initCursor(channel, ch);
       this._wake(channel);
     }
-    const sub = { fn, onReset };
+    const sub = { fn, onReset, onError };
     ch.subs.add(sub);
     return () => {
       if (!ch.subs.delete(sub)) return;
@@ -397,12 +398,30 @@ export class RedisStore {
         this._recheck = true;
         if (this._closed) break;
         this._report('subscriber', err);
+        this._failSubscribers(ready, err);
         await this._sleep(Math.min(2 ** failures++ * 50, 2000));
         continue;
       }
       this._inflight = null;
       if (!reply) continue; // timeout or CLIENT UNBLOCK
       this._dispatch(reply);
+    }
+  }
+
+  /**
+   * The subscription could not read (Redis unreachable): tell every
+   * subscriber of those channels (onError), so that a stream over it ends
+   * rather than stay open with nothing behind it. They stay subscribed.
+   */
+  _failSubscribers(active, err) {
+    for (const [, ch] of active) {
+      for (const sub of [...ch.subs]) {
+        try {
+          sub.onError?.(err);
+        } catch (e) {
+          console.error('redis-store onError failed:', e);
+        }
+      }
     }
   }
 
