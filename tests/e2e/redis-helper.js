@@ -103,16 +103,17 @@ export async function stopChild(child, signal = 'SIGTERM', timeoutMs = 5000) {
 }
 
 /**
- * Starts `redis-server` on a free 127.0.0.1 port without persistence and
- * waits until it answers PING.
+ * Starts `redis-server` on a free 127.0.0.1 port (or on `port`, e.g. to
+ * restart one that was killed) without persistence and waits until it
+ * answers PING.
  * @returns {Promise<{ port: number, url: string, pid: number, child: import('node:child_process').ChildProcess, output: () => string, stop: () => Promise<object> }>}
  */
-export async function startRedis({ readyTimeoutMs = 10_000 } = {}) {
+export async function startRedis({ readyTimeoutMs = 10_000, port: fixedPort = undefined } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sseb-redis-'));
   const removeDir = () => fs.rmSync(dir, { recursive: true, force: true });
   try {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const port = await freePort();
+    for (let attempt = 0; attempt < (fixedPort === undefined ? 3 : 1); attempt++) {
+      const port = fixedPort === undefined ? await freePort() : fixedPort;
       const child = spawn(
         'redis-server',
         ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'],

@@ -756,10 +756,18 @@ export async function startCluster(options = {}) {
         }
         pending.push(entry);
       };
-      // The store found its log restarted (lower ids follow): end the stream so
-      // the client reconnects and gets the new sequence from the start.
+      // The store found its log restarted and the new log holds ids this
+      // stream may already have sent (see the README, "Redis restarted
+      // empty"). A live stream says so with a `gap` event ({"reset": true})
+      // and then carries the new log from its first entry on the same
+      // connection: the ids go back, which the client takes as a restarted
+      // log. A stream still replaying is ended instead (the client resumes).
       const onReset = () => {
         if (stream.done) return;
+        if (pending === null && res.headersSent) {
+          if (write(`event: gap\ndata: ${JSON.stringify({ reset: true })}\n\n`)) stream.lastSent = 0;
+          return;
+        }
         cleanup();
         if (res.headersSent) res.end();
         else res.destroy();

@@ -59,6 +59,38 @@ return { n, 0 }
 `;
 const APPEND_SHA = crypto.createHash('sha1').update(APPEND_SCRIPT).digest('hex');
 
+// The epoch of a channel's log: a random run id stored beside the sequence
+// (<channel>:epoch), created with the log, so a Redis that lost its data
+// (restarted empty, flushed) is told apart from the log a process knew by the
+// epoch, not by comparing ids. Run by a store before its first append on each
+// connection and by the subscriber after a lost connection.
+//
+// KEYS[1] seq, KEYS[2] epoch, KEYS[3] stream
+// ARGV[1] a new epoch (taken if the key is missing), ARGV[2] the epoch the
+// caller knew ('' for none), ARGV[3] floor: the highest id the caller knows
+// of. When the log is not the one the caller knew and its sequence is below
+// the floor, the sequence is raised to the floor: ids of the new log continue
+// above every id handed out before, so a client resuming with an old id gets
+// the whole new log (with a gap event for what was lost) instead of a replay
+// that silently starts in the middle of it.
+// Returns { epoch, seq (before any raise), first id in the stream or -1 }.
+export const EPOCH_SCRIPT = `
+local e = redis.call('GET', KEYS[2])
+if not e then
+  e = ARGV[1]
+  redis.call('SET', KEYS[2], e)
+end
+local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
+if ARGV[2] ~= '' and e ~= ARGV[2] and seq < tonumber(ARGV[3]) then
+  redis.call('SET', KEYS[1], ARGV[3])
+end
+local first = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 1)
+local firstId = -1
+if #first > 0 then firstId = tonumber(string.match(first[1][1], '^(%d+)-')) end
+return { e, seq, firstId }
+`;
+const EPOCH_SHA = crypto.createHash('sha1').update(EPOCH_SCRIPT).digest('hex');
+
 /** XRANGE page size of since(). */
 const RANGE_PAGE = 1000;
 /** Most entries one XREAD returns per stream. */
@@ -184,6 +216,14 @@ export class RedisStore {
     this._main = mk('main');
     this._reader = mk('subscriber');
     this.client = this._main.client;
+
+    /** Per channel: the epoch this store's appends last saw, and the highest id it knows of. */
+    this._epochs = new Map();
+    this._high = new Map();
+    /** Per channel: the epoch check of the current main connection (see _verify). */
+    this._verified = new Map();
+    // A new connection may lead to a Redis that lost the data: check again.
+    this._main.client.on('ready', () => this._verified.clear());
   }
 
   _report(role, err) {
@@ -207,7 +247,48 @@ export class RedisStore {
 
   _keys(channel) {
     const base = `${this.keyPrefix}${channel}`;
-    return { seq: `${base}:seq`, stream: `${base}:stream`, idem: `${base}:idem:` };
+    return { seq: `${base}:seq`, stream: `${base}:stream`, idem: `${base}:idem:`, epoch: `${base}:epoch` };
+  }
+
+  _noteHigh(channel, id) {
+    if (id > (this._high.get(channel) || 0)) this._high.set(channel, id);
+  }
+
+  /** Runs EPOCH_SCRIPT; resolves { epoch, seq, firstId }. */
+  async _epoch(channel, knownEpoch, floor) {
+    const k = this._keys(channel);
+    const args = ['3', k.seq, k.epoch, k.stream, crypto.randomUUID(), knownEpoch || '', String(floor)];
+    let reply;
+    try {
+      reply = await this.client.sendCommand(['EVALSHA', EPOCH_SHA, ...args]);
+    } catch (err) {
+      if (!/NOSCRIPT/.test(String(err && err.message))) throw err;
+      reply = await this.client.sendCommand(['EVAL', EPOCH_SCRIPT, ...args]);
+    }
+    const firstId = Number(reply[2]);
+    return { epoch: String(reply[0]), seq: Number(reply[1]), firstId: firstId < 0 ? null : firstId };
+  }
+
+  /**
+   * Before the first append of a channel on each main connection: make sure
+   * the log has an epoch and, if it is not the log this store knew, that its
+   * ids continue above every id this store saw (EPOCH_SCRIPT).
+   */
+  _verify(channel) {
+    let p = this._verified.get(channel);
+    if (!p) {
+      p = this._epoch(channel, this._epochs.get(channel), this._high.get(channel) || 0).then(
+        ({ epoch }) => {
+          this._epochs.set(channel, epoch);
+        },
+        (err) => {
+          if (this._verified.get(channel) === p) this._verified.delete(channel);
+          throw err;
+        },
+      );
+      this._verified.set(channel, p);
+    }
+    return p;
   }
 
   _check() {
@@ -220,6 +301,7 @@ export class RedisStore {
     checkType(type);
     const text = toData(data);
     const key = appendKey(options);
+    await this._verify(channel);
     const k = this._keys(channel);
     const keys = key === null ? [k.seq, k.stream] : [k.seq, k.stream, k.idem + key];
     const args = [String(keys.length), ...keys, String(this.capacity), type, text, String(this._idemTtl)];
@@ -231,6 +313,7 @@ export class RedisStore {
       reply = await this.client.sendCommand(['EVAL', APPEND_SCRIPT, ...args]);
     }
     const id = Number(reply[0]);
+    this._noteHigh(channel, id);
     const entry = { id, type, data: text };
     if (Number(reply[1]) === 1) entry.duplicate = true;
     return Object.freeze(entry);
@@ -279,7 +362,7 @@ export class RedisStore {
     if (onError !== undefined && typeof onError !== 'function') throw new TypeError('onError must be a function');
     let ch = this._channels.get(channel);
     if (!ch) {
-      ch = { subs: new Set(), cursor: null, ready: null };
+      ch = { subs: new Set(), cursor: null, epoch: null, ready: null };
       this._channels.set(channel, ch);
       this._keyToChannel.set(this._keys(channel).stream, channel);
       this._initCursor(channel, ch);
@@ -294,9 +377,11 @@ export class RedisStore {
   }
 
   _initCursor(channel, ch) {
-    ch.ready = this.client.sendCommand(['GET', this._keys(channel).seq]).then(
-      (v) => {
-        ch.cursor = v === null || v === undefined ? 0 : Number(v);
+    ch.ready = this._epoch(channel, '', 0).then(
+      ({ epoch, seq }) => {
+        ch.cursor = seq;
+        ch.epoch = epoch;
+        this._noteHigh(channel, seq);
       },
       (err) => {
         ch.ready = null; // retried by the loop
@@ -345,21 +430,25 @@ export class RedisStore {
       if (this._closed) break;
       const ready = active.filter(([channel, ch]) => ch.cursor !== null && this._channels.get(channel) === ch);
       if (this._recheck && ready.length > 0) {
-        // After a lost connection: if Redis came back without our data (restarted
-        // empty), the sequence is now below our cursors; read the new entries from
-        // the start (subscribers see ids go backwards and can tell their clients).
+        // After a lost connection: Redis may have come back without our data
+        // (restarted empty). Tell by the epoch, not by the ids (a new sequence
+        // may already have passed our cursor). EPOCH_SCRIPT raises a new log's
+        // sequence above our cursor, so its entries normally follow on; only if
+        // it already holds entries at or below our cursor (appended by a
+        // process that knew less) do subscribers restart from its beginning.
         try {
-          const seqs = await Promise.all(ready.map(([channel]) => this.client.sendCommand(['GET', this._keys(channel).seq])));
+          const found = await Promise.all(ready.map(([channel, ch]) => this._epoch(channel, ch.epoch, ch.cursor)));
           ready.forEach(([, ch], i) => {
-            const seq = seqs[i] === null || seqs[i] === undefined ? 0 : Number(seqs[i]);
-            if (seq < ch.cursor) {
-              ch.cursor = 0;
-              for (const sub of [...ch.subs]) {
-                try {
-                  sub.onReset?.();
-                } catch (err) {
-                  console.error('redis-store onReset failed:', err);
-                }
+            const { epoch, firstId } = found[i];
+            if (ch.epoch === null || epoch === ch.epoch) return;
+            ch.epoch = epoch;
+            if (firstId === null || firstId > ch.cursor) return;
+            ch.cursor = 0;
+            for (const sub of [...ch.subs]) {
+              try {
+                sub.onReset?.();
+              } catch (err) {
+                console.error('redis-store onReset failed:', err);
               }
             }
           });
@@ -403,7 +492,13 @@ export class RedisStore {
         continue;
       }
       this._inflight = null;
-      if (!reply) continue; // timeout or CLIENT UNBLOCK
+      if (!reply) {
+        // Timeout (every blockMs) or CLIENT UNBLOCK: also check the epochs, so
+        // that a log emptied without a lost connection (FLUSHALL, a proxy in
+        // front of a replaced Redis) is noticed too.
+        this._recheck = true;
+        continue;
+      }
       this._dispatch(reply);
     }
   }
@@ -448,6 +543,7 @@ export class RedisStore {
         const entry = toEntry(sid, fields);
         if (!(entry.id > ch.cursor)) continue;
         ch.cursor = entry.id;
+        this._noteHigh(channel, entry.id);
         for (const sub of [...ch.subs]) {
           try {
             sub.fn(entry);
