@@ -90,8 +90,6 @@ const DEFAULT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
  */
 const DEFAULT_MAX_TOTAL_BUFFERED_BYTES = 64 * 1024 * 1024;
 
-/** Under total pressure, streams holding no more than this are never dropped. */
-const SLOW_CLIENT_FLOOR_BYTES = 256 * 1024;
 
 /**
  * Default `slowClientMs`: a replay that has waited this long for its client
@@ -113,6 +111,12 @@ const REPLAY_HIGH_WATER_BYTES = 256 * 1024;
  * id without a resume id) within this time; else 503 with Retry-After.
  */
 const STORE_OPEN_TIMEOUT_MS = 3000;
+
+/**
+ * Under total pressure, streams holding no more than this are never dropped
+ * (a replay holds up to its high-water mark plus a chunk).
+ */
+const SLOW_CLIENT_FLOOR_BYTES = REPLAY_HIGH_WATER_BYTES + 2 * REPLAY_CHUNK_BYTES;
 
 /** totalBuffered() is recomputed at most this often. */
 const TOTAL_BUFFERED_REFRESH_MS = 10;
@@ -654,7 +658,9 @@ export async function startCluster(options = {}) {
               return finish(false);
             }
             // Our own output drains with 'drain'; the cluster's total is polled.
+            // Only time spent with our own output stuck counts against the client.
             const ownFull = res.writableLength > REPLAY_HIGH_WATER_BYTES;
+            if (!ownFull) deadline = Date.now() + slowClientMs;
             timer = setTimeout(check, ownFull ? Math.max(1, deadline - Date.now()) : 25);
           };
           const onDrain = () => {
