@@ -11,7 +11,7 @@
 //   stats       print {"stats":{rss,heapUsed,external,slowClientsDropped,bufferedBytes,openStreams,loopDelay…}}
 //   stop        close everything and exit 0
 import readline from 'node:readline';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { startCluster } from '../../web/server/backend-cluster.js';
 import { MemoryStore } from '../../web/server/stores/memory-store.js';
 
@@ -36,6 +36,29 @@ for (let n = 1; n <= opts.prefill; n++) store.appendSync('chat', 'message', mess
 const cluster = await startCluster({ count: opts.backends, store, chat: {}, ...opts.cluster });
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
+const eluStart = performance.eventLoopUtilization();
+const cpuStart = process.cpuUsage();
+const wallStart = performance.now();
+// The longest gap between two ticks of a 10 ms timer, with the CPU time this
+// process used during it: CPU close to the gap means the server itself was
+// busy; CPU far below it means it was waiting for a CPU (a shared machine).
+const stall = { wallMs: 0, cpuMs: 0, atMs: 0 };
+{
+  let lastT = performance.now();
+  let lastCpu = process.cpuUsage();
+  setInterval(() => {
+    const t = performance.now();
+    const cpu = process.cpuUsage();
+    const gap = t - lastT;
+    if (gap > stall.wallMs) {
+      stall.wallMs = Math.round(gap * 10) / 10;
+      stall.cpuMs = Math.round((cpu.user + cpu.system - lastCpu.user - lastCpu.system) / 100) / 10;
+      stall.atMs = Math.round(t - wallStart);
+    }
+    lastT = t;
+    lastCpu = cpu;
+  }, 10).unref();
+}
 console.log(JSON.stringify({ ready: true, ports: cluster.backends.map((b) => b.port), lastId: await store.lastId('chat') }));
 
 let liveTimer = null;
@@ -63,6 +86,12 @@ rl.on('line', async (line) => {
           // Event-loop delay since the server started listening (ms).
           loopDelayMaxMs: Math.round(loopDelay.max / 1e5) / 10,
           loopDelayP99Ms: Math.round(loopDelay.percentile(99) / 1e5) / 10,
+          // Share of the time the event loop was busy, and CPU time over wall time, since listening.
+          longestTimerGapMs: stall.wallMs,
+          cpuDuringLongestGapMs: stall.cpuMs,
+          longestGapAtMs: stall.atMs, // since the server listened
+          eventLoopUtilization: Math.round(performance.eventLoopUtilization(eluStart).utilization * 1000) / 1000,
+          cpuShare: Math.round(((c2 => (c2.user + c2.system) / 1000)(process.cpuUsage(cpuStart)) / (performance.now() - wallStart)) * 1000) / 1000,
         },
       }),
     );

@@ -340,6 +340,11 @@ function markdown(r) {
     ['GET /chat/health latency (every 50 ms, from a worker thread)', `max ${r.health.maxMs} ms, p99 ${r.health.p99Ms} ms, median ${r.health.medianMs} ms (${r.health.requests} requests, ${r.health.failed} failed)`],
     ['well-behaved client resuming from 0', `${r.goodClient.received} of ${r.goodClient.expected} messages, ${r.goodClient.contiguous ? 'in order, none missing' : 'NOT contiguous'}, in ${(r.goodClient.ms / 1000).toFixed(1)} s${r.goodClient.error ? ` (${r.goodClient.error})` : ''}`],
     ['server event-loop delay', r.server ? `max ${r.server.loopDelayMaxMs} ms, p99 ${r.server.loopDelayP99Ms} ms` : 'n/a'],
+    [
+      'longest server timer gap (CPU the server used in it)',
+      r.server ? `${r.server.longestTimerGapMs} ms (${r.server.cpuDuringLongestGapMs} ms CPU), ${(r.server.longestGapAtMs / 1000).toFixed(1)} s after start` : 'n/a',
+    ],
+    ['server CPU / event-loop utilisation over the run', r.server ? `${Math.round(r.server.cpuShare * 100)} % of one core / ${Math.round(r.server.eventLoopUtilization * 100)} %` : 'n/a'],
     ['slow clients dropped by the server', r.server ? String(r.server.slowClientsDropped) : 'n/a'],
   ];
   return [
