@@ -118,6 +118,13 @@ const STORE_OPEN_TIMEOUT_MS = 3000;
  */
 const SLOW_CLIENT_FLOOR_BYTES = REPLAY_HIGH_WATER_BYTES + 2 * REPLAY_CHUNK_BYTES;
 
+/**
+ * At most this many replay chunks are written per turn of the event loop,
+ * over all streams of the cluster, so that other requests (a health check, a
+ * new stream) are served between turns however many replays run at once.
+ */
+const REPLAY_CHUNKS_PER_TURN = 16;
+
 /** totalBuffered() is recomputed at most this often. */
 const TOTAL_BUFFERED_REFRESH_MS = 10;
 
@@ -420,6 +427,28 @@ export async function startCluster(options = {}) {
 
   let lastStoreReport = 0;
 
+  // Replays take turns: each chunk waits for nextTurn(), which lets at most
+  // REPLAY_CHUNKS_PER_TURN chunks go per turn of the event loop (FIFO).
+  const turnQueue = [];
+  let turnScheduled = false;
+  function runTurn() {
+    turnScheduled = false;
+    const batch = turnQueue.splice(0, REPLAY_CHUNKS_PER_TURN);
+    for (const go of batch) go();
+    if (turnQueue.length > 0) scheduleTurn();
+  }
+  function scheduleTurn() {
+    if (turnScheduled) return;
+    turnScheduled = true;
+    setImmediate(runTurn);
+  }
+  function nextTurn() {
+    return new Promise((resolve) => {
+      turnQueue.push(resolve);
+      scheduleTurn();
+    });
+  }
+
   /** `promise`, or a rejection once STORE_OPEN_TIMEOUT_MS have passed. */
   function storeTimeout(promise) {
     let timer;
@@ -643,7 +672,10 @@ export async function startCluster(options = {}) {
         return new Promise((resolve) => {
           let deadline = Date.now() + slowClientMs;
           let timer = null;
+          let settled = false;
           const finish = (ok) => {
+            if (settled) return;
+            settled = true;
             clearTimeout(timer);
             res.off('drain', onDrain);
             stream.wake = null;
@@ -651,11 +683,20 @@ export async function startCluster(options = {}) {
           };
           const check = () => {
             timer = null;
+            if (settled) return;
             if (stream.done || stream.stalled) return finish(false);
             if (roomy()) return finish(true);
             if (Date.now() >= deadline) {
-              dropSlow();
-              return finish(false);
+              // Dropped in turn with the replays' chunks, so that many slow
+              // clients timing out together do not stall the server at once.
+              nextTurn().then(() => {
+                if (settled) return;
+                if (stream.done || stream.stalled) return finish(false);
+                if (roomy()) return finish(true);
+                dropSlow();
+                finish(false);
+              });
+              return;
             }
             // Our own output drains with 'drain'; the cluster's total is polled.
             // Only time spent with our own output stuck counts against the client.
@@ -710,7 +751,7 @@ export async function startCluster(options = {}) {
           bytes = 0;
           res.uncork();
           if (stream.done) return false;
-          await new Promise((r) => setImmediate(r));
+          await nextTurn();
           return waitForRoom();
         };
         for (const entry of entries) {
