@@ -745,6 +745,12 @@ export async function startCluster(options = {}) {
         // replay allocates next to nothing per client.
         let bytes = 0;
         let corked = false;
+        // The first chunk waits for its turn too: many replays starting at
+        // once (a burst of reconnects) must not all write in one turn.
+        if (entries.length > 0) {
+          await nextTurn();
+          if (stream.done || stream.stalled) return false;
+        }
         const flush = async () => {
           if (!corked) return true;
           corked = false;
