@@ -106,8 +106,14 @@ int Balancer::OnMessage(ConnectionId id, std::string_view last_event_id) {
     last_activity_ms_ = host_.NowMs();
   }
   if (last_event_id.empty()) {
-    // `id:` with no value resets the browser's id; nothing to dedup on.
-    connection_last_id_.clear();
+    // Empty on a connection that had an id: `id:` with no value reset it,
+    // and a native EventSource would now resume with no id at all. Empty on
+    // a connection that never had one: the event simply carries no id and
+    // the balancer's last id still stands (the page is told that one).
+    if (!connection_last_id_.empty()) {
+      connection_last_id_.clear();
+      last_event_id_.clear();
+    }
   } else if (last_event_id != connection_last_id_) {
     // The event carried a new id.
     connection_last_id_.assign(last_event_id);

@@ -98,6 +98,11 @@ class Balancer {
   void OnError(ConnectionId id, FailureReason hint);
   /// Decides one event. `last_event_id` is the event's lastEventId as the
   /// browser reports it (it persists across events that carry no id field).
+  /// An empty value on a connection that has reported an id is `id:` with no
+  /// value: the last event id becomes empty, as in EventSource. An empty
+  /// value on a connection that has not is an event without an id: the
+  /// delivered event's lastEventId is last_event_id() (it persists across
+  /// reconnections, as in EventSource).
   /// Returns the index of the endpoint it came through when the event must be
   /// delivered, or kDropEvent (duplicate, or from a stale connection).
   int OnMessage(ConnectionId id, std::string_view last_event_id);

@@ -938,10 +938,12 @@ TEST_F(BalancerTest, EventsWithoutANewIdAreDelivered) {
   EXPECT_EQ(Message(""), a);
   EXPECT_EQ(EndpointAt(a).counters.messages, 6u);
   EXPECT_EQ(EndpointAt(a).counters.duplicates, 0u);
-  EXPECT_EQ(balancer().last_event_id(), "5");
+  // As in EventSource, `id:` with no value leaves no id to resume from.
+  EXPECT_EQ(balancer().last_event_id(), "");
 
   FailActive();
   const int b = static_cast<int>(LastEndpoint());
+  EXPECT_EQ(LastUrl(), EndpointAt(b).url);  // nothing to carry
   OpenActive();
   EXPECT_EQ(Message(""), b);
   EXPECT_EQ(Message("5"), kDropEvent);  // replayed id
@@ -949,6 +951,24 @@ TEST_F(BalancerTest, EventsWithoutANewIdAreDelivered) {
   EXPECT_EQ(Message("6"), b);
   EXPECT_EQ(EndpointAt(b).counters.messages, 3u);
   EXPECT_EQ(EndpointAt(b).counters.duplicates, 1u);
+}
+
+// An event without an id on a new connection keeps the balancer's last id;
+// the first id-less event of a connection does not reset it.
+TEST_F(BalancerTest, TheLastIdPersistsAcrossReconnections) {
+  MakeBalancer(2);
+  balancer().Start();
+  OpenActive();
+  Message("7");
+  FailActive();
+  const int b = static_cast<int>(LastEndpoint());
+  OpenActive();
+  EXPECT_EQ(Message(""), b);
+  EXPECT_EQ(Message(""), b);
+  EXPECT_EQ(balancer().last_event_id(), "7");
+  EXPECT_EQ(Message("8"), b);
+  EXPECT_EQ(Message(""), b);  // `id:` reset on this connection
+  EXPECT_EQ(balancer().last_event_id(), "");
 }
 
 TEST_F(BalancerTest, DedupRemembersOnlyTheWindow) {
