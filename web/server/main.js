@@ -6,8 +6,9 @@
 //   node web/server/main.js [--backends 3] [--port-base 8080] [--redis redis://127.0.0.1:6379]
 //                           [--log-rate 20] [--allowed-origin URL]... [--help]
 //
-// Page server on P (= --port-base): /web/** (chat page /web/chat/, log page
-// /web/logs/, demo /web/demo/), / -> /web/chat/, and the control API:
+// Page server on P (= --port-base): the pages (chat /web/chat/, logs /web/logs/,
+// demo /web/demo/, with /web/shared/, /web/index.js, /web/dist/; nothing else),
+// / -> /web/chat/, and the control API:
 //   GET  /api/backends               [{ index, url, origin, mode, openStreams, connections, chatUrl, logsUrl, messagesUrl }]
 //   POST /api/backends/:i/kill       (also /revive, and /mode with {"mode": "..."}) -> the backend as above
 // Backends on P+1 .. P+N, each: GET /chat/events, GET /logs/events, GET /events
@@ -29,7 +30,9 @@ const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 const DEFAULT_HOST = '127.0.0.1';
 export const CHANNELS = Object.freeze(['chat', 'logs']);
 export const PAGE_CSP =
-  "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' http://127.0.0.1:* http://localhost:*; style-src 'self'; img-src 'self' data:";
+  "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' http://127.0.0.1:* http://localhost:*; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'";
+/** What the page server serves: the pages, their shared code, the library and its Wasm build. */
+export const PAGE_ALLOW = Object.freeze(['/web/chat/', '/web/logs/', '/web/demo/', '/web/shared/', '/web/index.js', '/web/dist/']);
 const MAX_BACKENDS = 16;
 const SHUTDOWN_TIMEOUT_MS = 3000;
 
@@ -177,8 +180,6 @@ export async function startServer(options = {}) {
   const pageOrigins = new Set();
 
   const controlApi = (app) => {
-    // The server's own source is not for the browser.
-    app.use('/web/server', (req, res) => res.status(404).type('text/plain').send('not found\n'));
     app.get('/', (req, res) => res.redirect(302, '/web/chat/'));
 
     const api = express.Router();
@@ -258,7 +259,7 @@ export async function startServer(options = {}) {
       }
       ownsStore = true;
     }
-    page = await startPageServer({ host, port: portBase, root, csp: PAGE_CSP, extraRoutes: controlApi, prefixes: ['web'] });
+    page = await startPageServer({ host, port: portBase, root, csp: PAGE_CSP, extraRoutes: controlApi, allow: [...PAGE_ALLOW] });
     pageOrigins.add(page.origin);
     pageOrigins.add(`http://localhost:${page.port}`);
     cluster = await startCluster({
