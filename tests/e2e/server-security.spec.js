@@ -135,3 +135,118 @@ test.describe('test page server: static files', () => {
     expect(framed.headers['x-frame-options']).toBe('DENY');
   });
 });
+
+test.describe('control API: the per-process token', () => {
+  let server;
+  test.beforeAll(async () => {
+    server = await startServer({ portBase: 0, logRate: 0, backends: 2 });
+  });
+  test.afterAll(async () => {
+    await server.stop();
+  });
+  test.afterEach(async () => {
+    for (const b of server.backends) if (server.cluster.mode(b.index) !== 'ok') await server.cluster.revive(b.index);
+  });
+
+  const post = (p, { headers = {}, body } = {}) =>
+    rawRequest(server.pageOrigin, p, {
+      method: 'POST',
+      headers: body === undefined ? headers : { 'Content-Type': 'application/json', ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+
+  test('a POST without the token (plain curl: no Origin) -> 403 with a clear JSON error, and nothing changes', async () => {
+    expect(server.controlToken).toMatch(/^[A-Za-z0-9_-]{40,}$/);
+    const calls = [
+      ['/api/backends/0/kill', undefined],
+      ['/api/backends/1/mode', { mode: 'status-500' }],
+      ['/api/backends/0/revive', undefined],
+    ];
+    for (const [p, body] of calls) {
+      for (const headers of [{}, { 'X-Control-Token': '' }, { 'X-Control-Token': 'x'.repeat(43) }, { 'X-Control-Token': server.controlToken.slice(1) }]) {
+        const r = await post(p, { headers, body });
+        expect(r.status, `${p} ${JSON.stringify(headers)}`).toBe(403);
+        expect(r.headers['content-type']).toMatch(/application\/json/);
+        expect(JSON.parse(r.body).error).toMatch(/X-Control-Token/);
+      }
+    }
+    expect(server.cluster.mode(0)).toBe('ok');
+    expect(server.cluster.mode(1)).toBe('ok');
+  });
+
+  test('the right token works (no Origin, or our own); another Origin is refused even with the token', async () => {
+    const token = { 'X-Control-Token': server.controlToken };
+    const evil = await post('/api/backends/0/kill', { headers: { ...token, Origin: 'http://evil.example' } });
+    expect(evil.status).toBe(403);
+    expect(server.cluster.mode(0)).toBe('ok');
+
+    const kill = await post('/api/backends/0/kill', { headers: token });
+    expect(kill.status).toBe(200);
+    expect(JSON.parse(kill.body)).toMatchObject({ index: 0, mode: 'down' });
+    const revive = await post('/api/backends/0/revive', { headers: { ...token, Origin: server.pageOrigin } });
+    expect(revive.status).toBe(200);
+    const mode = await post('/api/backends/1/mode', { headers: token, body: { mode: 'status-500' } });
+    expect(mode.status).toBe(200);
+    expect(server.cluster.mode(1)).toBe('status-500');
+    // The read-only list needs no token.
+    expect((await rawRequest(server.pageOrigin, '/api/backends')).status).toBe(200);
+  });
+
+  test('GET /api/token answers same-origin page requests only, without CORS headers', async () => {
+    const { host } = new URL(server.pageOrigin);
+    const ask = (headers) => rawRequest(server.pageOrigin, '/api/token', { headers });
+    const ok = await ask({ 'Sec-Fetch-Site': 'same-origin' });
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(ok.body)).toEqual({ token: server.controlToken, header: 'X-Control-Token' });
+    expect(ok.headers['access-control-allow-origin']).toBeUndefined();
+    expect(ok.headers['cache-control']).toBe('no-store');
+    const localhost = await ask({ 'Sec-Fetch-Site': 'same-origin', Host: host.replace('127.0.0.1', 'localhost') });
+    expect(localhost.status).toBe(200);
+
+    for (const headers of [
+      {}, // curl
+      { 'Sec-Fetch-Site': 'cross-site' },
+      { 'Sec-Fetch-Site': 'same-site' },
+      { 'Sec-Fetch-Site': 'none' },
+      { 'Sec-Fetch-Site': 'cross-site', Origin: 'http://evil.example' },
+      { 'Sec-Fetch-Site': 'same-origin', Origin: 'http://evil.example' },
+      { 'Sec-Fetch-Site': 'same-origin', Host: `evil.example:${new URL(server.pageOrigin).port}` }, // DNS rebinding
+    ]) {
+      const r = await ask(headers);
+      expect(r.status, JSON.stringify(headers)).toBe(403);
+      expect(r.body).not.toContain(server.controlToken);
+      expect(JSON.parse(r.body).error).toMatch(/control token/);
+    }
+  });
+
+  test('in the browser: our page reads the token, a page of another origin can neither read it nor kill', async ({ browser }) => {
+    const pages = await startPageServer({ root: ROOT });
+    const context = await browser.newContext();
+    try {
+      const own = await context.newPage();
+      await own.goto(`${server.pageOrigin}/web/shared/logo.svg`);
+      const got = await own.evaluate(async () => (await (await fetch('/api/token')).json()).token);
+      expect(got).toBe(server.controlToken);
+
+      const other = await context.newPage();
+      await other.goto(`${pages.origin}/tests/e2e/pages/harness.html`);
+      const r = await other.evaluate(async (origin) => {
+        const out = {};
+        try {
+          await fetch(`${origin}/api/token`);
+          out.read = 'read';
+        } catch (e) {
+          out.read = e.name;
+        }
+        await fetch(`${origin}/api/backends/0/kill`, { method: 'POST', mode: 'no-cors' }).catch(() => {});
+        await fetch(`${origin}/api/backends/0/kill`, { method: 'POST', mode: 'no-cors', headers: { 'Content-Type': 'text/plain' }, body: 'x' }).catch(() => {});
+        return out;
+      }, server.pageOrigin);
+      expect(r.read).toBe('TypeError'); // CORS: the answer is not readable
+      expect(server.cluster.mode(0)).toBe('ok');
+    } finally {
+      await context.close();
+      await pages.close();
+    }
+  });
+});
