@@ -7,6 +7,8 @@ import http from 'node:http';
 import { startServer } from '../../web/server/main.js';
 import { startPageServer } from '../../web/server/static-server.js';
 import { ROOT } from './fixtures.js';
+import { startRedis, stopChild } from './redis-helper.js';
+import fs from 'node:fs';
 
 /** One raw request; the path goes on the wire byte for byte. Resolves { status, headers, body }. */
 function rawRequest(origin, rawPath, { method = 'GET', headers = {}, body } = {}) {
@@ -250,3 +252,88 @@ test.describe('control API: the per-process token', () => {
     }
   });
 });
+
+for (const kind of ['memory', 'redis']) {
+  test.describe(`Idempotency-Key (${kind} store): scoped per user, bound to the body`, () => {
+    let redis = null;
+    let server;
+    test.beforeAll(async () => {
+      if (kind === 'redis') redis = await startRedis();
+      server = await startServer({ portBase: 0, logRate: 0, backends: 2, redis: redis ? redis.url : null });
+    });
+    test.afterAll(async () => {
+      try {
+        if (server) await server.stop();
+        if (redis) await redis.stop();
+      } finally {
+        if (redis) {
+          await stopChild(redis.child, 'SIGKILL', 2000);
+          fs.rmSync(redis.dir, { recursive: true, force: true });
+        }
+      }
+    });
+
+    const post = async (body, key, backend = 0) => {
+      const res = await fetch(server.backends[backend].messagesUrl, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Idempotency-Key': key },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(5000),
+      });
+      return { status: res.status, json: await res.json().catch(() => null) };
+    };
+    const stored = async () => (await server.store.since('chat', 0)).map((e) => ({ id: e.id, ...JSON.parse(e.data) }));
+
+    test("another user's key does not swallow the message; a repeat is still one message", async () => {
+      const key = `shared-${kind}`;
+      const ann = await post({ user: 'ann', text: 'from ann' }, key);
+      expect(ann.status).toBe(201);
+      const bob = await post({ user: 'bob', text: 'from bob' }, key);
+      expect(bob.status).toBe(201);
+      expect(bob.json.id, "bob's message got its own id, not ann's").not.toBe(ann.json.id);
+      // Repeats (a retry, on either backend) answer the first id and store nothing.
+      expect(await post({ user: 'ann', text: 'from ann' }, key, 1)).toEqual({ status: 201, json: { id: ann.json.id } });
+      expect(await post({ user: 'bob', text: '  from bob ' }, key)).toEqual({ status: 201, json: { id: bob.json.id } });
+      const log = (await stored()).filter((e) => e.text.startsWith('from '));
+      expect(log.map((e) => [e.id, e.user, e.text])).toEqual([
+        [ann.json.id, 'ann', 'from ann'],
+        [bob.json.id, 'bob', 'from bob'],
+      ]);
+    });
+
+    test('the same user reusing a key for a different text -> 422 naming Idempotency-Key, nothing stored', async () => {
+      const key = `reuse-${kind}`;
+      const first = await post({ user: 'cat', text: 'first text' }, key);
+      expect(first.status).toBe(201);
+      const before = await server.store.lastId('chat');
+      for (const backend of [0, 1]) {
+        const r = await post({ user: 'cat', text: 'another text' }, key, backend);
+        expect(r.status).toBe(422);
+        expect(r.json.field).toBe('Idempotency-Key');
+        expect(r.json.error).toMatch(/Idempotency-Key/);
+      }
+      expect(await server.store.lastId('chat')).toBe(before);
+      expect((await stored()).some((e) => e.text === 'another text')).toBe(false);
+      // The original still repeats fine.
+      expect(await post({ user: 'cat', text: 'first text' }, key)).toEqual({ status: 201, json: { id: first.json.id } });
+    });
+
+    test('store level: append() scopes keys and refuses a different body under the same key', async () => {
+      const { store } = server;
+      const a = await store.append('unit', 'message', 'one', { idempotencyKey: 'k', idempotencyScope: 'ann' });
+      const b = await store.append('unit', 'message', 'two', { idempotencyKey: 'k', idempotencyScope: 'bob' });
+      expect(b.id).toBe(a.id + 1);
+      expect(b.duplicate).toBeUndefined();
+      const again = await store.append('unit', 'message', 'one', { idempotencyKey: 'k', idempotencyScope: 'ann' });
+      expect(again).toMatchObject({ id: a.id, duplicate: true });
+      await expect(store.append('unit', 'message', 'three', { idempotencyKey: 'k', idempotencyScope: 'ann' })).rejects.toMatchObject({
+        name: 'IdempotencyConflictError',
+      });
+      // A fingerprint, when given, is what must match (the data may carry a timestamp).
+      const c = await store.append('unit', 'message', 't1', { idempotencyKey: 'f', idempotencyFingerprint: 'same' });
+      const c2 = await store.append('unit', 'message', 't2', { idempotencyKey: 'f', idempotencyFingerprint: 'same' });
+      expect(c2).toMatchObject({ id: c.id, duplicate: true });
+      expect(await store.lastId('unit')).toBe(c.id);
+    });
+  });
+}
