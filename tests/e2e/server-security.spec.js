@@ -4,6 +4,7 @@
 // raw ones through http.request, which sends the path exactly as given).
 import { test, expect } from '@playwright/test';
 import http from 'node:http';
+import net from 'node:net';
 import { startServer } from '../../web/server/main.js';
 import { startPageServer } from '../../web/server/static-server.js';
 import { ROOT } from './fixtures.js';
@@ -337,3 +338,59 @@ for (const kind of ['memory', 'redis']) {
     });
   });
 }
+
+test.describe('page server: slow request bodies', () => {
+  /** Sends headers and then one byte of body every 200 ms; resolves { status, ms } with the answer, or status 0 at `giveUpMs`. */
+  function trickle(origin, rawPath, headers, giveUpMs) {
+    const { hostname, port } = new URL(origin);
+    return new Promise((resolve) => {
+      const t0 = Date.now();
+      const sock = net.connect(Number(port), hostname);
+      let text = '';
+      let iv = null;
+      const done = (status) => {
+        clearInterval(iv);
+        clearTimeout(limit);
+        sock.destroy();
+        resolve({ status, ms: Date.now() - t0 });
+      };
+      const limit = setTimeout(() => done(0), giveUpMs);
+      sock.on('connect', () => {
+        const head = Object.entries({ Host: `${hostname}:${port}`, 'Content-Type': 'application/json', 'Content-Length': '1000', ...headers })
+          .map(([k, v]) => `${k}: ${v}\r\n`)
+          .join('');
+        sock.write(`POST ${rawPath} HTTP/1.1\r\n${head}\r\n{"mode":`);
+        iv = setInterval(() => sock.write(' '), 200);
+      });
+      sock.on('data', (d) => {
+        text += d;
+        const m = /^HTTP\/1\.1 (\d{3})/.exec(text);
+        if (m) done(Number(m[1]));
+      });
+      sock.on('error', () => done(-1));
+      sock.on('close', () => done(-1));
+    });
+  }
+
+  test('a POST body that trickles in is ended with 408 (page server default: within 30 s)', async () => {
+    const server = await startServer({ portBase: 0, logRate: 0, backends: 1 });
+    try {
+      expect(server.page.server.requestTimeout).toBeGreaterThan(0);
+      expect(server.page.server.requestTimeout + 1000).toBeLessThanOrEqual(30_000);
+      // Without the token nothing is read at all: refused at once.
+      const refused = await trickle(server.pageOrigin, '/api/backends/0/mode', {}, 3000);
+      expect(refused.status).toBe(403);
+    } finally {
+      await server.stop();
+    }
+    const fast = await startServer({ portBase: 0, logRate: 0, backends: 1, pageRequestTimeoutMs: 1000 });
+    try {
+      const r = await trickle(fast.pageOrigin, '/api/backends/0/mode', { 'X-Control-Token': fast.controlToken }, 5000);
+      expect(r.status).toBe(408);
+      expect(r.ms).toBeLessThan(3000);
+      expect(fast.cluster.mode(0)).toBe('ok');
+    } finally {
+      await fast.stop();
+    }
+  });
+});

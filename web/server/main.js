@@ -167,6 +167,7 @@ function parseIndex(raw, count) {
  *   heartbeatMs?: number,      // default 5000
  *   chat?: object | false,     // chat API options (see chat-api.js)
  *   root?: string,             // directory whose web/ is served (default: this repository)
+ *   pageRequestTimeoutMs?: number, // page server: 408 for a request not complete by then (default 25000)
  * }} [options]
  */
 export async function startServer(options = {}) {
@@ -183,6 +184,7 @@ export async function startServer(options = {}) {
     heartbeatMs = 5000,
     chat = {},
     root = REPO_ROOT,
+    pageRequestTimeoutMs = undefined,
   } = options;
   if (!Number.isInteger(count) || count < 1 || count > MAX_BACKENDS) throw new RangeError(`backends must be an integer in [1, ${MAX_BACKENDS}], got ${count}`);
   if (!Number.isInteger(portBase) || portBase < 0 || portBase + count > 65535) throw new RangeError(`invalid portBase ${portBase}`);
@@ -205,7 +207,6 @@ export async function startServer(options = {}) {
     app.get('/', (req, res) => res.redirect(302, '/web/chat/'));
 
     const api = express.Router();
-    api.use(express.json({ limit: '16kb' }));
     const deny = (res, error) => res.status(403).json({ error });
     // Mutating calls must come from our own pages (no cross-site CSRF), with the token.
     api.use((req, res, next) => {
@@ -223,6 +224,8 @@ export async function startServer(options = {}) {
       }
       next();
     });
+    // Bodies are read only after the checks above passed.
+    api.use(express.json({ limit: '16kb' }));
     // The token, for our own pages only. A page of another site cannot read
     // the answer (no Access-Control-Allow-Origin); the Host check stops a
     // DNS-rebound name, and browsers say where a request comes from in
@@ -305,7 +308,15 @@ export async function startServer(options = {}) {
       }
       ownsStore = true;
     }
-    page = await startPageServer({ host, port: portBase, root, csp: PAGE_CSP, extraRoutes: controlApi, allow: [...PAGE_ALLOW] });
+    page = await startPageServer({
+      host,
+      port: portBase,
+      root,
+      csp: PAGE_CSP,
+      extraRoutes: controlApi,
+      allow: [...PAGE_ALLOW],
+      requestTimeoutMs: pageRequestTimeoutMs,
+    });
     pageOrigins.add(page.origin);
     pageOrigins.add(`http://localhost:${page.port}`);
     cluster = await startCluster({

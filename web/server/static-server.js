@@ -29,6 +29,9 @@ export const DEFAULT_ALLOW = Object.freeze([
   '/tests/bench/browser/pages/',
 ]);
 
+/** A request whose headers and body have not all arrived by then is answered 408 (then at most 1 s later). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 25_000;
+
 /**
  * Normalise the path of a request URL (without its query).
  * @param {string} rawPath e.g. "/web/chat/../chat/chat.js"
@@ -85,12 +88,14 @@ function isAllowed(allow, p) {
  *   csp?: string,
  *   extraRoutes?: (app: import('express').Express) => void, // see the normalised path
  *   allow?: string[],   // default DEFAULT_ALLOW
+ *   requestTimeoutMs?: number, // a request (headers and body) not complete by then gets 408 (default 25000)
  * }} options
  */
 export async function startPageServer(options = {}) {
-  const { host = '127.0.0.1', port = 0, root, csp, extraRoutes, allow = DEFAULT_ALLOW } = options;
+  const { host = '127.0.0.1', port = 0, root, csp, extraRoutes, allow = DEFAULT_ALLOW, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS } = options;
   if (typeof root !== 'string' || root === '') throw new TypeError('startPageServer: `root` (the repository root) is required');
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`startPageServer: invalid port ${port}`);
+  if (!Number.isSafeInteger(requestTimeoutMs) || requestTimeoutMs < 1) throw new RangeError(`startPageServer: invalid requestTimeoutMs ${requestTimeoutMs}`);
   const absRoot = path.resolve(root);
   const allowed = checkAllow(allow);
 
@@ -153,7 +158,13 @@ export async function startPageServer(options = {}) {
     res.status(status).type('text/plain').send(status >= 500 ? 'internal error\n' : `${err.message}\n`);
   });
 
-  const server = http.createServer(app);
+  // A body that trickles in must not hold a connection for ever: Node answers
+  // 408 once the whole request has not arrived within requestTimeoutMs
+  // (checked every second, so at most a second later).
+  const server = http.createServer(
+    { requestTimeout: requestTimeoutMs, headersTimeout: Math.min(requestTimeoutMs, 20_000), connectionsCheckingInterval: Math.min(1000, requestTimeoutMs) },
+    app,
+  );
   server.keepAliveTimeout = 1000;
   const sockets = new Set();
   server.on('connection', (socket) => {
