@@ -108,6 +108,27 @@ test.describe('page server: static files', () => {
   });
 });
 
+test('in the browser: a page of another origin cannot frame the demo', async ({ page }) => {
+  const server = await startServer({ portBase: 0, logRate: 0, backends: 1 });
+  const pages = await startPageServer({ root: ROOT });
+  try {
+    await page.goto(`${pages.origin}/tests/e2e/pages/harness.html`);
+    const blocked = page.waitForEvent('console', { predicate: (m) => /frame-ancestors|X-Frame-Options|Refused to display/i.test(m.text()), timeout: 10_000 });
+    await page.evaluate((url) => {
+      const frame = document.createElement('iframe');
+      frame.src = url;
+      document.body.append(frame);
+    }, `${server.pageOrigin}/web/demo/`);
+    await blocked;
+    const framed = page.frames().find((f) => f !== page.mainFrame());
+    expect(framed.url()).not.toBe(`${server.pageOrigin}/web/demo/`);
+    expect(await framed.locator('#ready-state').count()).toBe(0);
+  } finally {
+    await pages.close();
+    await server.stop();
+  }
+});
+
 test.describe('test page server: static files', () => {
   let pages;
   test.beforeAll(async () => {
