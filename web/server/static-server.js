@@ -120,6 +120,7 @@ export async function startPageServer(options = {}) {
     const n = normalizePath(rawPath);
     if (!n) return res.status(404).type('text/plain').send('not found\n');
     req.url = `/${n.segments.map(encodeURIComponent).join('/')}${q === -1 ? '' : req.url.slice(q)}`;
+    res.locals.normalizedPath = n.path; // decoded, for the allow-list
     next();
   });
 
@@ -144,7 +145,7 @@ export async function startPageServer(options = {}) {
   const files = express.static(absRoot, staticOptions);
   app.use((req, res, next) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return next();
-    if (!isAllowed(allowed, req.path)) return next();
+    if (!isAllowed(allowed, res.locals.normalizedPath)) return next();
     return files(req, res, next);
   });
 
