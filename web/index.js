@@ -51,31 +51,36 @@ export const ready = loaded.then(() => undefined);
 const core = await loaded;
 const POLICIES = Object.freeze(Array.from(core.policyNames()));
 
+/** The defaults of every option the core applies: the core owns them. */
+const CORE = core.defaultOptions();
+
 /**
- * Every option, its default, and its check. The single source of defaults;
- * index.d.ts documents the same table.
+ * Every option, its default, and its check. Options the core applies take
+ * the core's default; index.d.ts and the README document the same values
+ * (tests/e2e/api.spec.js compares all three).
  */
 const OPTIONS = Object.freeze({
   policy: { default: 'round-robin', check: checkPolicy },
   seed: { default: undefined, check: checkSeed },
   withCredentials: { default: false, check: checkBoolean },
-  lastEventIdParam: { default: 'lastEventId', check: checkParamName },
-  lastEventId: { default: '', check: checkString },
-  initialBackoffMs: { default: 1000, check: checkNumber(1, 3.6e6) },
-  backoffMultiplier: { default: 1.6, check: checkNumber(1, 10) },
-  maxBackoffMs: { default: 30000, check: checkNumber(1, 3.6e6) },
-  jitter: { default: 1, check: checkNumber(0, 1) },
-  minRetryMs: { default: 250, check: checkNumber(10, 3.6e6) },
-  resetBackoffAfterMs: { default: 60000, check: checkNumber(0, 8.64e7) },
-  dedupWindow: { default: 1024, check: checkInteger(0, 1e6) },
-  heartbeatTimeoutMs: { default: 0, check: checkTimeout },
+  lastEventIdParam: { default: CORE.lastEventIdParam, check: checkParamName },
+  lastEventId: { default: CORE.lastEventId, check: checkString },
+  initialBackoffMs: { default: CORE.initialBackoffMs, check: checkNumber(1, 3.6e6) },
+  backoffMultiplier: { default: CORE.backoffMultiplier, check: checkNumber(1, 10) },
+  maxBackoffMs: { default: CORE.maxBackoffMs, check: checkNumber(1, 3.6e6) },
+  jitter: { default: CORE.jitter, check: checkNumber(0, 1) },
+  minRetryMs: { default: CORE.minRetryMs, check: checkNumber(10, 3.6e6) },
+  resetBackoffAfterMs: { default: CORE.resetBackoffAfterMs, check: checkNumber(0, 8.64e7) },
+  maxOutageRetryMs: { default: CORE.maxOutageRetryMs, check: checkNumber(10, 3.6e6) },
+  dedupWindow: { default: CORE.dedupWindow, check: checkInteger(0, 1e6) },
+  heartbeatTimeoutMs: { default: CORE.heartbeatTimeoutMs, check: checkTimeout },
   heartbeatEvent: { default: 'heartbeat', check: checkEventType },
-  connectTimeoutMs: { default: 10000, check: checkTimeout },
-  ejectAfterFailures: { default: 5, check: checkInteger(0, 1000) },
-  ejectionMs: { default: 30000, check: checkNumber(1, 8.64e7) },
-  maxEjectionMs: { default: 300000, check: checkNumber(1, 8.64e7) },
-  maxEjectedPercent: { default: 50, check: checkNumber(0, 100) },
-  maxConnectsPerMinute: { default: 60, check: checkInteger(0, 1e6) },
+  connectTimeoutMs: { default: CORE.connectTimeoutMs, check: checkTimeout },
+  ejectAfterFailures: { default: CORE.ejectAfterFailures, check: checkInteger(0, 1000) },
+  ejectionMs: { default: CORE.ejectionMs, check: checkNumber(1, 8.64e7) },
+  maxEjectionMs: { default: CORE.maxEjectionMs, check: checkNumber(1, 8.64e7) },
+  maxEjectedPercent: { default: CORE.maxEjectedPercent, check: checkNumber(0, 100) },
+  maxConnectsPerMinute: { default: CORE.maxConnectsPerMinute, check: checkInteger(0, 1e6) },
   urlProvider: { default: null, check: checkUrlProvider },
 });
 
@@ -342,11 +347,13 @@ export class BalancedEventSource extends EventTarget {
   // registered as a listener when first set, non-functions mean null.
   #setHandler(type, fn) {
     const had = this.#handlers.has(type);
-    this.#handlers.set(type, typeof fn === 'function' ? fn : null);
+    // As [LegacyTreatNonObjectAsNull]: objects are kept, anything else is null.
+    const isObject = typeof fn === 'function' || (typeof fn === 'object' && fn !== null);
+    this.#handlers.set(type, isObject ? fn : null);
     if (!had) {
       super.addEventListener(type, (event) => {
         const handler = this.#handlers.get(type);
-        if (handler) handler.call(this, event);
+        if (typeof handler === 'function') handler.call(this, event);
       });
     }
   }
