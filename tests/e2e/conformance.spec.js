@@ -408,7 +408,7 @@ function sharedChecks() {
       ]);
     });
 
-    test('a non-function handler is null; set twice, only the last one fires', async ({ conf }) => {
+    test('a non-object handler is null, an object is kept; set twice, only the last one fires', async ({ conf }) => {
       const { urls } = await conf.serve(streams('data: a\n\ndata: b\n\n'));
       const attrs = await conf.page.evaluate(
         ([kind, u]) => {
@@ -419,6 +419,10 @@ function sharedChecks() {
           out.string = s.onmessage;
           s.onmessage = 42;
           out.number = s.onmessage;
+          // [LegacyTreatNonObjectAsNull]: a non-callable object is kept.
+          const object = { handleEvent() {} };
+          s.onmessage = object;
+          out.object = s.onmessage === object;
           const first = () => calls.push('first');
           const second = (e) => calls.push(`second ${e.data}`);
           s.onmessage = first;
@@ -431,7 +435,7 @@ function sharedChecks() {
         },
         [conf.kind, urls],
       );
-      expect(attrs).toEqual({ initial: [null, null, null], string: null, number: null, last: true, cleared: null });
+      expect(attrs).toEqual({ initial: [null, null, null], string: null, number: null, object: true, last: true, cleared: null });
       await conf.page.waitForFunction(() => window.calls.length >= 2, undefined, WAIT);
       await conf.page.waitForTimeout(50);
       expect(await conf.page.evaluate(() => window.calls)).toEqual(['second a', 'second b']);
