@@ -162,12 +162,12 @@ async function runEnds(browser, env, pagesOrigin, cfg) {
           .waitForFunction((n) => window.bench.state().opens >= n, cycles + 1, { timeout: cycles * (endAfterMs + 4000), polling: 50 })
           .catch(() => null);
         const rec = await page.evaluate(() => window.bench.stop());
-        // The gap across each end: from the last event of a stream to the
-        // first event of the next one.
+        // The gap across each end: from the last event before a stream
+        // opened to the first event after it opened.
         const gaps = [];
-        for (let n = 1; n < rec.t.length; n++) {
-          const gap = rec.t[n] - rec.t[n - 1];
-          if (gap > cfg.intervalMs * 2) gaps.push(round(gap));
+        for (const open of rec.opens.slice(1)) {
+          const after = rec.t.findIndex((t) => t >= open);
+          if (after > 0) gaps.push(round(rec.t[after] - rec.t[after - 1]));
         }
         const acc = accounting(rec.id);
         out[`${label}: ${kind}`] = {
