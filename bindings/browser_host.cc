@@ -17,7 +17,7 @@ constexpr const char* kBuiltinTypes[] = {"open", "error", "message"};
 BrowserHost::BrowserHost(val bridge, bool with_credentials,
                          bool has_url_provider)
     : bridge_(std::move(bridge)),
-      event_source_class_(val::global("EventSource")),
+      event_source_class_(bridge_["eventSourceClass"]),
       on_timer_(bridge_["onTimer"]),
       with_credentials_(with_credentials),
       has_url_provider_(has_url_provider) {

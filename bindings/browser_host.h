@@ -15,6 +15,9 @@ namespace sse_balancer::bindings {
 
 /// Drives real EventSource objects. `bridge` is a small JS object made by
 /// web/index.js that supplies the JS functions C++ cannot create itself:
+///   eventSourceClass: the platform's EventSource constructor, captured
+///       once when web/index.js loaded (a page may later replace
+///       globalThis.EventSource, e.g. with a BalancedEventSource subclass)
 ///   listenerFor(connectionId) -> function(event)
 ///   onTimer(timerId)
 ///   resolveUrl(connectionId, endpoint, url)   (only with a urlProvider;

@@ -24,6 +24,7 @@ BalancerOptions OptionsFromJs(const val& options) {
   backoff.jitter = options["jitter"].as<double>();
   backoff.min_ms = options["minRetryMs"].as<double>();
   backoff.reset_after_ms = options["resetBackoffAfterMs"].as<double>();
+  backoff.max_outage_ms = options["maxOutageRetryMs"].as<double>();
   EjectionOptions& ejection = out.ejection;
   ejection.after_failures = options["ejectAfterFailures"].as<int>();
   ejection.base_ms = options["ejectionMs"].as<double>();
@@ -39,6 +40,32 @@ BalancerOptions OptionsFromJs(const val& options) {
       static_cast<std::size_t>(options["dedupWindow"].as<double>());
   out.seed = static_cast<std::uint64_t>(options["seed"].as<double>());
   out.initial_last_event_id = options["lastEventId"].as<std::string>();
+  return out;
+}
+
+val DefaultOptionsToJs() {
+  const BalancerOptions defaults;
+  const BackoffOptions& backoff = defaults.backoff;
+  const EjectionOptions& ejection = defaults.ejection;
+  val out = val::object();
+  out.set("lastEventIdParam", defaults.last_event_id_param);
+  out.set("lastEventId", defaults.initial_last_event_id);
+  out.set("initialBackoffMs", backoff.initial_ms);
+  out.set("backoffMultiplier", backoff.multiplier);
+  out.set("maxBackoffMs", backoff.max_ms);
+  out.set("jitter", backoff.jitter);
+  out.set("minRetryMs", backoff.min_ms);
+  out.set("resetBackoffAfterMs", backoff.reset_after_ms);
+  out.set("maxOutageRetryMs", backoff.max_outage_ms);
+  out.set("dedupWindow", static_cast<double>(defaults.dedup_window));
+  out.set("heartbeatTimeoutMs", defaults.watchdog.heartbeat_timeout_ms);
+  out.set("connectTimeoutMs", defaults.watchdog.connect_timeout_ms);
+  out.set("ejectAfterFailures", ejection.after_failures);
+  out.set("ejectionMs", ejection.base_ms);
+  out.set("maxEjectionMs", ejection.max_ms);
+  out.set("maxEjectedPercent", ejection.max_percent);
+  out.set("maxConnectsPerMinute",
+          static_cast<double>(defaults.max_connects_per_minute));
   return out;
 }
 

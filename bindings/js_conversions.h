@@ -18,6 +18,10 @@ std::vector<std::string> UrlsFromJs(const emscripten::val& urls);
 /// The normalised options object built by web/index.js -> core options.
 BalancerOptions OptionsFromJs(const emscripten::val& options);
 
+/// The core's default options, under the option names web/index.js uses:
+/// the one source of every default the core applies.
+emscripten::val DefaultOptionsToJs();
+
 /// One endpoint as `{ url, state, connects, ..., lastError, failuresByReason
 /// }`.
 emscripten::val EndpointToJs(const Endpoint& endpoint, double now_ms);

@@ -124,6 +124,7 @@ EMSCRIPTEN_BINDINGS(sse_balancer) {
       .function("lastEventId", &WasmBalancer::LastEventId)
       .function("stats", &WasmBalancer::Stats);
   emscripten::function("policyNames", &PolicyNamesJs);
+  emscripten::function("defaultOptions", &DefaultOptionsToJs);
   emscripten::function("heapInUse", &HeapInUseJs);
   emscripten::function("heapSize", &HeapSizeJs);
 }

@@ -16,4 +16,15 @@ double BackoffDelayMs(const BackoffOptions& options, int attempt, double u) {
   return std::max(options.min_ms, jittered);
 }
 
+double OutageDelayMs(const BackoffOptions& options, int round, double u) {
+  const double cap = std::max(options.min_ms, options.max_outage_ms);
+  double base = options.initial_ms;
+  for (int i = 0; i < round && base < cap; ++i) base *= options.multiplier;
+  base = std::min(cap, base);
+  // Symmetric, so that clients that lost everything together drift apart
+  // without any of them waiting longer than the cap allows for.
+  const double jittered = base * (1.0 + 0.2 * options.jitter * (2.0 * u - 1.0));
+  return std::max(options.min_ms, jittered);
+}
+
 }  // namespace sse_balancer

@@ -18,7 +18,23 @@ struct BackoffOptions {
   double min_ms = 250;
   /// A stream open at least this long before failing resets the exponent.
   double reset_after_ms = 60000;
+  /// While every endpoint is down (an outage, a deploy restarting them all),
+  /// the balancer tries every endpoint in turn (a sweep), then waits before
+  /// the next sweep: `initial_ms`, growing by `multiplier`, capped here,
+  /// +/-20 % (scaled by `jitter`), as gRPC's connection backoff but with a
+  /// short cap, which bounds how long a page stays silent after a backend
+  /// returns.
+  double max_outage_ms = 2000;
 };
+
+/// Wait before sweep `round` + 1 (0 first) while every endpoint is down.
+/// `u` is uniform in [0, 1).
+double OutageDelayMs(const BackoffOptions& options, int round, double u);
+
+/// Upper bound of the random wait before reconnecting to the same endpoint
+/// after its healthy stream ended (scaled by `jitter`): enough to spread the
+/// clients its server ended at once, small enough to go unnoticed.
+inline constexpr double kHealthyEndJitterMs = 50;
 
 /// Cool-down after `attempt` consecutive failures (0 for the first failure).
 /// `u` is uniform in [0, 1).

@@ -33,7 +33,7 @@ Balancer::Balancer(std::vector<std::string> urls, BalancerOptions options,
 void Balancer::Start() {
   if (started_ || closed_) return;
   started_ = true;
-  ConnectNext(FailureReason::kNone);
+  ConnectNext(FailureReason::kNone, ConnectMode::kNow);
 }
 
 void Balancer::Close() {
@@ -62,6 +62,7 @@ void Balancer::OnOpen(ConnectionId id) {
   ++endpoint.counters.opens;
   all_down_ = false;
   all_down_rounds_ = 0;
+  sweep_left_.clear();
   ready_state_ = ReadyState::kOpen;
   last_activity_ms_ = now;
   if (options_.watchdog.heartbeat_timeout_ms > 0) {
@@ -85,17 +86,42 @@ void Balancer::OnError(ConnectionId id, FailureReason hint) {
 void Balancer::Fail(FailureReason reason) {
   const std::size_t failed = *active_;
   const ConnectionId id = active_connection_;
+  // As gRPC's backoff, which applies to attempts that fail: a stream that
+  // opened and delivered events, then ended (a proxy's age limit, a
+  // serverless time limit, a rebalancing server) reconnects at once.
+  const bool healthy_end =
+      reason == FailureReason::kClosed && delivered_on_connection_ > 0;
   // Close first: the browser must not keep retrying the dead endpoint.
   active_connection_ = 0;
   CancelWatchdog();
   host_.CloseConnection(id);
   previous_ = failed;
   active_.reset();
-  RecordFailure(failed, reason);
+  if (healthy_end) {
+    RecordHealthyEnd(failed);
+    // Not a failure, but no evidence it is still up either (a kill looks the
+    // same): the reconnect prefers another endpoint when there is one.
+    avoid_once_ = failed;
+  } else {
+    RecordFailure(failed, reason);
+  }
   ready_state_ = ReadyState::kConnecting;
   host_.NotifyError(failed, reason);
-  if (closed_) return;  // a listener called close()
-  ConnectNext(reason);
+  if (closed_ || retry_timer_ != 0) return;  // a listener closed or resumed
+  // Moving to another endpoint is a failover, made at once. Coming back to
+  // the same one (one URL, or no other eligible), every client its server
+  // just cut off would return in the same millisecond: spread them a little.
+  if (!healthy_end || Eligible(/*panic=*/false).size() > 1) {
+    ConnectNext(reason, ConnectMode::kNow);
+    return;
+  }
+  const double jitter_ms =
+      kHealthyEndJitterMs * options_.backoff.jitter * rng_.Uniform01();
+  if (jitter_ms <= 0 || offline_) {
+    ConnectNext(reason, ConnectMode::kNow);
+  } else {
+    ScheduleRetryAt(host_.NowMs() + jitter_ms);
+  }
 }
 
 int Balancer::OnMessage(ConnectionId id, std::string_view last_event_id) {
@@ -106,8 +132,14 @@ int Balancer::OnMessage(ConnectionId id, std::string_view last_event_id) {
     last_activity_ms_ = host_.NowMs();
   }
   if (last_event_id.empty()) {
-    // `id:` with no value resets the browser's id; nothing to dedup on.
-    connection_last_id_.clear();
+    // Empty on a connection that had an id: `id:` with no value reset it,
+    // and a native EventSource would now resume with no id at all. Empty on
+    // a connection that never had one: the event simply carries no id and
+    // the balancer's last id still stands (the page is told that one).
+    if (!connection_last_id_.empty()) {
+      connection_last_id_.clear();
+      last_event_id_.clear();
+    }
   } else if (last_event_id != connection_last_id_) {
     // The event carried a new id.
     connection_last_id_.assign(last_event_id);
@@ -133,6 +165,7 @@ int Balancer::OnMessage(ConnectionId id, std::string_view last_event_id) {
     last_event_id_.assign(last_event_id);
   }
   ++endpoint.counters.messages;
+  ++delivered_on_connection_;
   return static_cast<int>(index);
 }
 
@@ -140,7 +173,8 @@ void Balancer::OnTimer(TimerId id) {
   if (closed_ || id == 0) return;
   if (id == retry_timer_) {
     retry_timer_ = 0;
-    ConnectNext(last_reason_, /*probe=*/offline_);
+    ConnectNext(last_reason_,
+                offline_ ? ConnectMode::kProbe : ConnectMode::kTimer);
     return;
   }
   if (id != watchdog_timer_) return;
@@ -165,7 +199,7 @@ void Balancer::OnOffline() {
   offline_ = true;
   if (retry_timer_ != 0) {
     CancelRetry();
-    ConnectNext(last_reason_);  // reschedules as a slow probe
+    ConnectNext(last_reason_, ConnectMode::kNow);  // becomes a slow probe
   }
 }
 
@@ -182,8 +216,9 @@ void Balancer::OnOnline() {
   }
   all_down_ = false;
   all_down_rounds_ = 0;
+  sweep_left_.clear();
   CancelRetry();
-  ConnectNext(FailureReason::kNetwork);
+  ConnectNext(FailureReason::kNetwork, ConnectMode::kNow);
 }
 
 void Balancer::OnResume(bool active_alive) {
@@ -209,7 +244,7 @@ void Balancer::OnResume(bool active_alive) {
       }
     }
     CancelRetry();
-    ConnectNext(last_reason_, /*probe=*/false, /*resume=*/true);
+    ConnectNext(last_reason_, ConnectMode::kResume);
   }
 }
 
@@ -256,6 +291,20 @@ bool Balancer::MayEject(std::size_t index, double now_ms) const {
   const double allowed = std::floor(static_cast<double>(endpoints_.size()) *
                                     options_.ejection.max_percent / 100.0);
   return static_cast<double>(ejected + 1) <= allowed;
+}
+
+void Balancer::RecordHealthyEnd(std::size_t index) {
+  Endpoint& endpoint = endpoints_[index];
+  EndpointCounters& counters = endpoint.counters;
+  ++counters.failures;
+  ++counters.failures_by_reason[static_cast<int>(FailureReason::kClosed)];
+  counters.last_error = FailureReason::kClosed;
+  counters.last_error_at_ms = host_.NowMs();
+  last_reason_ = FailureReason::kClosed;
+  endpoint.backoff_attempt = 0;
+  endpoint.consecutive_failures = 0;
+  endpoint.probation = false;
+  endpoint.state = EndpointState::kIdle;
 }
 
 void Balancer::RecordFailure(std::size_t index, FailureReason reason) {
@@ -324,32 +373,75 @@ std::vector<std::size_t> Balancer::Eligible(bool panic) {
   return trusted.empty() ? on_probation : trusted;
 }
 
-void Balancer::ConnectNext(FailureReason reason, bool probe, bool resume) {
+void Balancer::ConnectNext(FailureReason reason, ConnectMode mode) {
   const double now = host_.NowMs();
   ready_state_ = ReadyState::kConnecting;
-  if (offline_ && !probe) {
+  const bool starts_sweep = retry_starts_sweep_ && mode != ConnectMode::kNow;
+  retry_starts_sweep_ = false;
+  if (offline_ && mode != ConnectMode::kProbe) {
     // Paused; probe slowly in case the browser's offline signal is wrong.
     ScheduleRetryAt(now + options_.backoff.max_ms);
     return;
   }
-  std::vector<std::size_t> eligible = Eligible(/*panic=*/false);
+  std::vector<std::size_t> candidates = Eligible(/*panic=*/false);
   // Panic: rather than none, try the ejected ones again on their backoff.
-  if (eligible.empty()) eligible = Eligible(/*panic=*/true);
-  // Fail over at once while some endpoint is healthy; once every endpoint
-  // has been found down, attempts keep at least the floor apart until one
-  // opens.
-  const bool too_soon =
-      all_down_ && now < last_attempt_ms_ + options_.backoff.min_ms;
-  if (eligible.empty() || too_soon) {
+  if (candidates.empty()) candidates = Eligible(/*panic=*/true);
+  // Fail over at once while some endpoint may be up. Once every endpoint has
+  // been found down since the last open, the endpoints' own cool-downs say
+  // nothing any more (they grow for a dead endpoint among live ones, and
+  // would keep a client silent long after a restarted fleet is back): the
+  // balancer sweeps every endpoint in turn on the outage schedule.
+  if (candidates.empty() && !all_down_) {
+    // The failovers that found everything down were the first sweep.
     all_down_ = true;
-    ScheduleRetry(/*new_round=*/!resume);
-    return;
+    sweep_left_.clear();
+    tried_in_round_.clear();
+    round_attempts_ = kOutageSweepSize;
+  }
+  if (all_down_) {
+    const bool floor_passed = now >= last_attempt_ms_ + options_.backoff.min_ms;
+    if (starts_sweep || mode == ConnectMode::kProbe ||
+        (mode == ConnectMode::kResume && floor_passed)) {
+      round_attempts_ = 0;
+      tried_in_round_.clear();
+    } else if (mode == ConnectMode::kResume) {
+      ScheduleOutageRound(/*new_round=*/false);
+      return;
+    }
+    const std::size_t sweep_size =
+        std::min(kOutageSweepSize, endpoints_.size());
+    if (round_attempts_ < sweep_size && sweep_left_.empty()) {
+      // A new cycle through the list; never an endpoint twice in a round.
+      for (std::size_t i = 0; i < endpoints_.size(); ++i) {
+        if (std::find(tried_in_round_.begin(), tried_in_round_.end(), i) ==
+            tried_in_round_.end()) {
+          sweep_left_.push_back(i);
+        }
+      }
+    }
+    if (round_attempts_ >= sweep_size || sweep_left_.empty()) {
+      ScheduleOutageRound(/*new_round=*/true);
+      return;
+    }
+    candidates = sweep_left_;
   }
   if (!budget_.Allows(now)) {
-    ScheduleRetryAt(budget_.NextAllowedAt(now));
+    ScheduleRetryAt(BudgetAllowsAt(now));
     return;
   }
-  Connect(policy_->Pick(endpoints_, eligible, rng_), reason);
+  if (avoid_once_ && !all_down_ && candidates.size() > 1) {
+    candidates.erase(
+        std::remove(candidates.begin(), candidates.end(), *avoid_once_),
+        candidates.end());
+  }
+  avoid_once_.reset();
+  const std::size_t pick = policy_->Pick(endpoints_, candidates, rng_);
+  if (all_down_) {
+    sweep_left_.erase(std::find(sweep_left_.begin(), sweep_left_.end(), pick));
+    tried_in_round_.push_back(pick);
+    ++round_attempts_;
+  }
+  Connect(pick, reason);
 }
 
 void Balancer::Connect(std::size_t index, FailureReason reason) {
@@ -359,8 +451,12 @@ void Balancer::Connect(std::size_t index, FailureReason reason) {
   active_connection_ = id;
   active_ = index;
   connection_last_id_.clear();
+  delivered_on_connection_ = 0;
   numeric_before_ = NumericId(last_event_id_);
   first_id_ = true;
+  // An outage sweep may try an endpoint before its ejection ends: it comes
+  // back on probation, as through Eligible().
+  if (endpoint.state == EndpointState::kEjected) endpoint.probation = true;
   endpoint.state = EndpointState::kConnecting;
   ++endpoint.counters.connects;
   last_attempt_ms_ = now;
@@ -376,41 +472,47 @@ void Balancer::Connect(std::size_t index, FailureReason reason) {
   }
 }
 
-void Balancer::ScheduleRetry(bool new_round) {
+void Balancer::ScheduleOutageRound(bool new_round) {
   const double now = host_.NowMs();
-  double earliest = 1e300;
-  for (const Endpoint& endpoint : endpoints_) {
-    switch (endpoint.state) {
-      case EndpointState::kCoolingDown:
-      case EndpointState::kEjected:  // panic takes it back after its backoff
-        earliest = std::min(earliest, endpoint.cooldown_until_ms);
-        break;
-      default:
-        earliest = std::min(earliest, now);
+  double delay = options_.backoff.min_ms;
+  if (new_round) {
+    delay = OutageDelayMs(options_.backoff, all_down_rounds_, rng_.Uniform01());
+    ++all_down_rounds_;
+    // Past half the budget, slow to the pace it can sustain rather than
+    // spend it all and fall silent until the window frees up.
+    const std::size_t limit = budget_.limit();
+    if (limit > 0 && budget_.used(now) * 2 > limit) {
+      const double sweep_size =
+          static_cast<double>(std::min(kOutageSweepSize, endpoints_.size()));
+      const double pace = kBudgetWindowMs * sweep_size /
+                          static_cast<double>(limit) *
+                          (1.0 + 0.2 * options_.backoff.jitter *
+                                     (2.0 * rng_.Uniform01() - 1.0));
+      delay = std::max(delay, pace);
     }
   }
-  // Every endpoint's own cool-down is floored at min_ms, so with many
-  // endpoints the earliest is nearly always the floor: without a backoff of
-  // its own, every client that lost everything would retry every min_ms in
-  // step. The rounds back off (and jitter) like an endpoint does.
-  double round_delay = options_.backoff.min_ms;
-  if (new_round) {
-    round_delay =
-        BackoffDelayMs(options_.backoff, all_down_rounds_, rng_.Uniform01());
-    ++all_down_rounds_;
-  }
-  double at = std::max(earliest, last_attempt_ms_ + round_delay);
-  at = std::max(at, budget_.NextAllowedAt(now));
-  ScheduleRetryAt(at);
+  ScheduleRetryAt(std::max(last_attempt_ms_ + delay, BudgetAllowsAt(now)));
+  retry_starts_sweep_ = true;
+}
+
+double Balancer::BudgetAllowsAt(double now_ms) {
+  const double at = budget_.NextAllowedAt(now_ms);
+  if (at <= now_ms) return at;
+  // Clients whose budget ran out together (a fleet that lost everything at
+  // once) would all be let go at the same instant, a minute later.
+  return at + options_.backoff.initial_ms * options_.backoff.jitter *
+                  rng_.Uniform01();
 }
 
 void Balancer::ScheduleRetryAt(double at_ms) {
   CancelRetry();
+  retry_starts_sweep_ = false;
   retry_timer_ = ++next_timer_;
   host_.StartTimer(retry_timer_, std::max(0.0, at_ms - host_.NowMs()));
 }
 
 void Balancer::CancelRetry() {
+  retry_starts_sweep_ = false;
   if (retry_timer_ == 0) return;
   const TimerId id = retry_timer_;
   retry_timer_ = 0;

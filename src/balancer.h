@@ -66,9 +66,33 @@ struct BalancerOptions {
 /// length limits would turn every reconnect into an HTTP failure).
 inline constexpr std::size_t kMaxCarriedIdBytes = 1024;
 
+/// At most this many endpoints are tried per outage round: a sweep over a
+/// long list would spend the retry budget (and load a restarting fleet) in
+/// a few rounds; the next rounds continue through the list.
+inline constexpr std::size_t kOutageSweepSize = 3;
+
 /// What OnMessage returns for an event that must not be delivered.
 inline constexpr int kDropEvent = -1;
 
+/// Retry semantics (issue 8, items 4 and 5):
+/// - A stream that opened and delivered at least one event, then ended
+///   (kClosed), is a healthy end, not a failed attempt: counters record it,
+///   the endpoint's backoff starts afresh and it stays eligible. The
+///   balancer reconnects at once to another endpoint when another is
+///   eligible (a kill ends a stream the same way), else to the same one
+///   after a random 0 to kHealthyEndJitterMs x jitter.
+/// - Any other failure cools the endpoint down and fails over at once while
+///   some endpoint is eligible.
+/// - Once no endpoint is eligible (every one failed since the last open),
+///   the balancer is in an outage. Each round it sweeps: it tries up to
+///   kOutageSweepSize endpoints in turn (policy order among those not yet
+///   tried in this cycle through the list; the next one as soon as the
+///   previous fails). Between rounds it waits OutageDelayMs(round) from the
+///   last attempt (initial_ms, x multiplier, capped at max_outage_ms,
+///   +/-20 % x jitter, floored at min_ms); once more than half the retry
+///   budget is used, at least the budget's sustainable pace (sweep size x
+///   window / limit, jittered alike). The budget applies to every attempt.
+///
 /// Keeps exactly one stream open across a list of endpoints. The Host is
 /// told what to open and close; it reports back through the On* calls.
 ///
@@ -98,6 +122,11 @@ class Balancer {
   void OnError(ConnectionId id, FailureReason hint);
   /// Decides one event. `last_event_id` is the event's lastEventId as the
   /// browser reports it (it persists across events that carry no id field).
+  /// An empty value on a connection that has reported an id is `id:` with no
+  /// value: the last event id becomes empty, as in EventSource. An empty
+  /// value on a connection that has not is an event without an id: the
+  /// delivered event's lastEventId is last_event_id() (it persists across
+  /// reconnections, as in EventSource).
   /// Returns the index of the endpoint it came through when the event must be
   /// delivered, or kDropEvent (duplicate, or from a stale connection).
   int OnMessage(ConnectionId id, std::string_view last_event_id);
@@ -146,18 +175,30 @@ class Balancer {
   std::size_t budget_limit() const { return budget_.limit(); }
 
  private:
+  /// Why a connection is being looked for.
+  enum class ConnectMode {
+    kNow,     ///< after a failure or at start: at once if anything may be up
+    kTimer,   ///< the retry timer fired (an outage round, a cool-down's end)
+    kProbe,   ///< the slow probe while the browser says it is offline
+    kResume,  ///< the user came back: now if the floor allows, never later
+  };
+
   void Fail(FailureReason reason);
-  /// `probe`: a slow probe while offline. `resume`: the user came back; a
-  /// wait it cannot end keeps the floor and cool-downs but starts no new
-  /// round (it must never push the retry later).
-  void ConnectNext(FailureReason reason, bool probe = false,
-                   bool resume = false);
+  void ConnectNext(FailureReason reason, ConnectMode mode);
   void Connect(std::size_t index, FailureReason reason);
-  void ScheduleRetry(bool new_round);
+  /// Every endpoint has been found down: the next sweep follows the outage
+  /// schedule. `new_round` false keeps the floor only (resume).
+  void ScheduleOutageRound(bool new_round);
   void ScheduleRetryAt(double at_ms);
+  /// When the retry budget allows the next attempt, jittered when it is
+  /// later than now.
+  double BudgetAllowsAt(double now_ms);
   void CancelRetry();
   void ArmWatchdog(double delay_ms);
   void CancelWatchdog();
+  /// A stream that opened and delivered events, then ended: not a failed
+  /// attempt. Its endpoint stays eligible with a fresh backoff.
+  void RecordHealthyEnd(std::size_t index);
   void RecordFailure(std::size_t index, FailureReason reason);
   bool MayEject(std::size_t index, double now_ms) const;
   /// Endpoints that may be picked now. With `panic`, ejections are ignored
@@ -192,7 +233,21 @@ class Balancer {
   /// wait between rounds, so that clients that lost everything together
   /// drift apart instead of retrying in lockstep at the floor.
   int all_down_rounds_ = 0;
+  /// Endpoints not yet tried in the current cycle through the list.
+  std::vector<std::size_t> sweep_left_;
+  /// Attempts made in the current outage round, and to which endpoints.
+  std::size_t round_attempts_ = 0;
+  std::vector<std::size_t> tried_in_round_;
+  /// The endpoint whose healthy stream just ended: the reconnect picks
+  /// another one when any other is eligible.
+  std::optional<std::size_t> avoid_once_;
+  /// The pending retry timer starts a new outage sweep (rather than
+  /// continuing one the retry budget interrupted).
+  bool retry_starts_sweep_ = false;
   FailureReason last_reason_ = FailureReason::kNone;
+  /// Events delivered on the active connection (a stream that delivered
+  /// some and then ended is a healthy end, not a failed attempt).
+  std::uint64_t delivered_on_connection_ = 0;
 
   std::string last_event_id_;
   /// lastEventId the active connection reported with its previous event;

@@ -59,12 +59,19 @@ export interface BalancedEventSourceOptions {
    */
   jitter?: number;
   /**
-   * Floor of every cool-down, and the minimum spacing of attempts while
-   * every endpoint is down (at least 10). @default 250
+   * Floor of every cool-down and of every wait between outage sweeps
+   * (at least 10). @default 250
    */
   minRetryMs?: number;
   /** A stream open this long before failing starts its backoff afresh. @default 60000 */
   resetBackoffAfterMs?: number;
+  /**
+   * While every endpoint is down, the balancer sweeps up to three
+   * endpoints per round; rounds wait `initialBackoffMs`, growing by
+   * `backoffMultiplier` up to this, ±20 % (× `jitter`). Bounds how long a
+   * page stays silent after a backend returns from an outage. @default 2000
+   */
+  maxOutageRetryMs?: number;
   /** How many recent event ids are remembered to drop replays. @default 1024 */
   dedupWindow?: number;
   /**

@@ -2,6 +2,11 @@
 // made by the C++ core compiled to WebAssembly (web/dist/); this module only
 // validates input, turns core notifications into DOM events, and keeps each
 // delivered event's payload in JS (it never enters Wasm memory).
+// The platform's EventSource, captured once: a page may install a
+// BalancedEventSource subclass as globalThis.EventSource (a drop-in), and the
+// balancer must still open the browser's own streams.
+const PlatformEventSource = globalThis.EventSource;
+
 const CONNECTING = 0;
 const OPEN = 1;
 const CLOSED = 2;
@@ -46,31 +51,36 @@ export const ready = loaded.then(() => undefined);
 const core = await loaded;
 const POLICIES = Object.freeze(Array.from(core.policyNames()));
 
+/** The defaults of every option the core applies: the core owns them. */
+const CORE = core.defaultOptions();
+
 /**
- * Every option, its default, and its check. The single source of defaults;
- * index.d.ts documents the same table.
+ * Every option, its default, and its check. Options the core applies take
+ * the core's default; index.d.ts and the README document the same values
+ * (tests/e2e/api.spec.js compares all three).
  */
 const OPTIONS = Object.freeze({
   policy: { default: 'round-robin', check: checkPolicy },
   seed: { default: undefined, check: checkSeed },
   withCredentials: { default: false, check: checkBoolean },
-  lastEventIdParam: { default: 'lastEventId', check: checkParamName },
-  lastEventId: { default: '', check: checkString },
-  initialBackoffMs: { default: 1000, check: checkNumber(1, 3.6e6) },
-  backoffMultiplier: { default: 1.6, check: checkNumber(1, 10) },
-  maxBackoffMs: { default: 30000, check: checkNumber(1, 3.6e6) },
-  jitter: { default: 1, check: checkNumber(0, 1) },
-  minRetryMs: { default: 250, check: checkNumber(10, 3.6e6) },
-  resetBackoffAfterMs: { default: 60000, check: checkNumber(0, 8.64e7) },
-  dedupWindow: { default: 1024, check: checkInteger(0, 1e6) },
-  heartbeatTimeoutMs: { default: 0, check: checkTimeout },
+  lastEventIdParam: { default: CORE.lastEventIdParam, check: checkParamName },
+  lastEventId: { default: CORE.lastEventId, check: checkString },
+  initialBackoffMs: { default: CORE.initialBackoffMs, check: checkNumber(1, 3.6e6) },
+  backoffMultiplier: { default: CORE.backoffMultiplier, check: checkNumber(1, 10) },
+  maxBackoffMs: { default: CORE.maxBackoffMs, check: checkNumber(1, 3.6e6) },
+  jitter: { default: CORE.jitter, check: checkNumber(0, 1) },
+  minRetryMs: { default: CORE.minRetryMs, check: checkNumber(10, 3.6e6) },
+  resetBackoffAfterMs: { default: CORE.resetBackoffAfterMs, check: checkNumber(0, 8.64e7) },
+  maxOutageRetryMs: { default: CORE.maxOutageRetryMs, check: checkNumber(10, 3.6e6) },
+  dedupWindow: { default: CORE.dedupWindow, check: checkInteger(0, 1e6) },
+  heartbeatTimeoutMs: { default: CORE.heartbeatTimeoutMs, check: checkTimeout },
   heartbeatEvent: { default: 'heartbeat', check: checkEventType },
-  connectTimeoutMs: { default: 10000, check: checkTimeout },
-  ejectAfterFailures: { default: 5, check: checkInteger(0, 1000) },
-  ejectionMs: { default: 30000, check: checkNumber(1, 8.64e7) },
-  maxEjectionMs: { default: 300000, check: checkNumber(1, 8.64e7) },
-  maxEjectedPercent: { default: 50, check: checkNumber(0, 100) },
-  maxConnectsPerMinute: { default: 60, check: checkInteger(0, 1e6) },
+  connectTimeoutMs: { default: CORE.connectTimeoutMs, check: checkTimeout },
+  ejectAfterFailures: { default: CORE.ejectAfterFailures, check: checkInteger(0, 1000) },
+  ejectionMs: { default: CORE.ejectionMs, check: checkNumber(1, 8.64e7) },
+  maxEjectionMs: { default: CORE.maxEjectionMs, check: checkNumber(1, 8.64e7) },
+  maxEjectedPercent: { default: CORE.maxEjectedPercent, check: checkNumber(0, 100) },
+  maxConnectsPerMinute: { default: CORE.maxConnectsPerMinute, check: checkInteger(0, 1e6) },
   urlProvider: { default: null, check: checkUrlProvider },
 });
 
@@ -133,6 +143,11 @@ export class BalancedEventSource extends EventTarget {
 
   constructor(urls, options = undefined) {
     super();
+    if (typeof PlatformEventSource !== 'function') {
+      throw new TypeError(
+        'BalancedEventSource: this environment has no EventSource (globalThis.EventSource was not a constructor when sse-balancer loaded)',
+      );
+    }
     const endpoints = normalizeUrls(urls);
     const config = normalizeOptions(options);
     this.#urls = endpoints;
@@ -140,6 +155,7 @@ export class BalancedEventSource extends EventTarget {
     this.#withCredentials = config.withCredentials;
     this.#urlProvider = config.urlProvider;
     const bridge = {
+      eventSourceClass: PlatformEventSource,
       listenerFor: (connectionId) => (event) => this.#onSourceEvent(connectionId, event),
       onTimer: (timerId) => this.#guard(() => this.#core.onTimer(timerId)),
       notifyOpen: (endpoint) => {
@@ -256,25 +272,60 @@ export class BalancedEventSource extends EventTarget {
     if (idempotent && !headers.has('Idempotency-Key')) headers.set('Idempotency-Key', globalThis.crypto.randomUUID());
     request.headers = headers;
     request.credentials ??= this.#withCredentials ? 'include' : 'same-origin';
+    // Where `input` goes from each endpoint. An endpoint may take the request
+    // only when it stays on that endpoint's origin: a body or an
+    // Idempotency-Key must never leave for an origin that is not balanced.
+    const targets = this.#requestTargets(input);
     const tried = [];
+    targets.forEach((target, index) => target === null && tried.push(index));
     let lastError;
     do {
       if (this.#closed) break;
       const index = this.#core.pickForRequest(tried);
       if (index < 0) break;
       tried.push(index);
-      const endpoint = this.#urls[index];
+      // Refused before it leaves (a bad header, a forbidden mode): the
+      // caller's error, thrown as is; no endpoint is blamed.
+      const outgoing = new Request(targets[index], request);
+      const blocked = watchPolicyBlocks();
       try {
-        const response = await globalThis.fetch(new URL(String(input), endpoint), request);
-        defineReadOnly(response, { endpoint });
+        const response = await globalThis.fetch(outgoing);
+        defineReadOnly(response, { endpoint: this.#urls[index] });
         return response;
       } catch (error) {
         if (error?.name === 'AbortError') throw error;
         lastError = error;
+        // A Content-Security-Policy block also rejects with a TypeError, but
+        // the request never left: it says nothing about the endpoint.
+        if (await blocked.saw(outgoing.url)) throw error;
         if (!this.#closed) this.#core.onRequestFailed(index);
+      } finally {
+        blocked.stop();
       }
     } while (idempotent);
     throw lastError ?? new DOMException('BalancedEventSource.fetch: the source is closed', 'InvalidStateError');
+  }
+
+  // The URL `input` means from each endpoint, or null where it would leave
+  // that endpoint's origin. Throws a TypeError when no endpoint can take it.
+  #requestTargets(input) {
+    const text = String(input);
+    const targets = this.#urls.map((endpoint) => {
+      let url;
+      try {
+        url = new URL(text, endpoint);
+      } catch {
+        throw new TypeError(`BalancedEventSource.fetch: input '${text}' is not a valid URL`);
+      }
+      return url.origin === new URL(endpoint).origin ? url.href : null;
+    });
+    if (targets.every((t) => t === null)) {
+      const origins = [...new Set(this.#urls.map((u) => new URL(u).origin))].join(', ');
+      throw new TypeError(
+        `BalancedEventSource.fetch: '${text}' is not on an endpoint's origin (${origins}); nothing was sent`,
+      );
+    }
+    return targets;
   }
 
   addEventListener(type, listener, options) {
@@ -296,11 +347,13 @@ export class BalancedEventSource extends EventTarget {
   // registered as a listener when first set, non-functions mean null.
   #setHandler(type, fn) {
     const had = this.#handlers.has(type);
-    this.#handlers.set(type, typeof fn === 'function' ? fn : null);
+    // As [LegacyTreatNonObjectAsNull]: objects are kept, anything else is null.
+    const isObject = typeof fn === 'function' || (typeof fn === 'object' && fn !== null);
+    this.#handlers.set(type, isObject ? fn : null);
     if (!had) {
       super.addEventListener(type, (event) => {
         const handler = this.#handlers.get(type);
-        if (handler) handler.call(this, event);
+        if (typeof handler === 'function') handler.call(this, event);
       });
     }
   }
@@ -316,9 +369,12 @@ export class BalancedEventSource extends EventTarget {
         else if (event.type === 'error') this.#core.onError(connectionId, event.target.readyState);
         return;
       }
-      const lastEventId = event.lastEventId;
+      let lastEventId = event.lastEventId;
       const endpoint = this.#core.onMessage(connectionId, lastEventId);
       if (endpoint < 0) return;
+      // A new connection starts with an empty id; the balancer's last id
+      // persists across reconnections, as EventSource's does.
+      if (lastEventId === '') lastEventId = this.#core.lastEventId();
       const out = new MessageEvent(event.type, { data: event.data, lastEventId, origin: event.origin });
       Object.defineProperty(out, 'endpoint', { value: this.#urls[endpoint], enumerable: true });
       this.dispatchEvent(out);
@@ -370,6 +426,27 @@ Object.defineProperties(BalancedEventSource.prototype, {
   OPEN: { value: OPEN, enumerable: true },
   CLOSED: { value: CLOSED, enumerable: true },
 });
+
+/**
+ * Records Content-Security-Policy violations while one request is in flight:
+ * `saw(url)` tells, after the request failed, whether the page's policy
+ * blocked that URL (the violation event is queued as a task of its own, so
+ * it waits one task for it).
+ */
+function watchPolicyBlocks() {
+  const target = globalThis.document;
+  const blocked = new Set();
+  const listener = (event) => blocked.add(event.blockedURI);
+  target?.addEventListener('securitypolicyviolation', listener);
+  return {
+    async saw(url) {
+      if (!target) return false;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      return blocked.has(url) || blocked.has(new URL(url).origin);
+    },
+    stop: () => target?.removeEventListener('securitypolicyviolation', listener),
+  };
+}
 
 function reportLibraryError(error) {
   if (typeof globalThis.reportError === 'function') globalThis.reportError(error);

@@ -275,6 +275,8 @@ struct RunResult {
   std::string policy;
   std::string variant;
   double jitter = 1;
+  double max_outage_ms = 2000;
+  double restart_down_ms = 5000;  // all-restart: how long everything is down
   Scenario scenario = Scenario::kOneDies;
   std::vector<double> first_picks;
   std::vector<double> steady;
@@ -298,11 +300,14 @@ struct RunResult {
 class Sim {
  public:
   Sim(const Model& model, Scenario scenario, std::string policy,
-      std::string variant, double jitter)
+      std::string variant, double jitter, double max_outage_ms,
+      double restart_down_ms)
       : model_(model), scenario_(scenario), rng_(model.seed ^ 0x51ed) {
+    result_.restart_down_ms = restart_down_ms;
     result_.policy = std::move(policy);
     result_.variant = std::move(variant);
     result_.jitter = jitter;
+    result_.max_outage_ms = max_outage_ms;
     result_.scenario = scenario;
     buckets_ = static_cast<std::size_t>(model.end_ms / model.bucket_ms) + 1;
     result_.attempts.assign(static_cast<std::size_t>(model.backends),
@@ -323,6 +328,7 @@ class Sim {
       c.host = std::make_unique<SimHost>(this, i);
       BalancerOptions options;  // the library's defaults
       options.backoff.jitter = result_.jitter;
+      options.backoff.max_outage_ms = result_.max_outage_ms;
       options.seed = Mix(model_.seed * 1000003 + i);
       c.balancer = std::make_unique<Balancer>(
           urls, options, MakePolicy(result_.policy), *c.host);
@@ -335,8 +341,8 @@ class Sim {
       for (int b = 0; b < model_.backends; ++b) {
         Push(model_.fault_at_ms, EventKind::kBackendDown, 0,
              static_cast<std::uint32_t>(b));
-        Push(model_.fault_at_ms + model_.restart_down_ms, EventKind::kBackendUp,
-             0, static_cast<std::uint32_t>(b));
+        Push(model_.fault_at_ms + result_.restart_down_ms,
+             EventKind::kBackendUp, 0, static_cast<std::uint32_t>(b));
       }
     }
 
@@ -504,7 +510,13 @@ class Sim {
         Conn& conn = conns_[e.arg];
         if (conn.state != ConnState::kConnecting) break;
         conn.state = ConnState::kOpen;
-        clients_[conn.client].balancer->OnOpen(conn.id);
+        Balancer& balancer = *clients_[conn.client].balancer;
+        balancer.OnOpen(conn.id);
+        // A live stream delivers events (one stands for all of them here):
+        // when it ends, it ended healthy, which the core treats as such.
+        if (balancer.active_connection() == conn.id) {
+          balancer.OnMessage(conn.id, "");
+        }
         break;
       }
       case EventKind::kRefused: {
@@ -876,10 +888,10 @@ Analysed Analyse(const Model& model, RunResult run) {
       ComputeStorm(model, run, model.fault_at_ms, model.end_ms, a.survivors,
                    static_cast<double>(run.affected), a.t95_ms);
   if (run.scenario == Scenario::kAllRestart) {
-    const double back = model.fault_at_ms + model.restart_down_ms;
+    const double back = model.fault_at_ms + run.restart_down_ms;
     a.after_restart = ComputeStorm(model, run, back, model.end_ms, a.survivors,
                                    static_cast<double>(run.affected),
-                                   a.t95_ms - model.restart_down_ms);
+                                   a.t95_ms - run.restart_down_ms);
   }
   std::vector<double> survivor_counts;
   for (int b : a.survivors) survivor_counts.push_back(run.at_end[b]);
@@ -906,10 +918,12 @@ void WriteModel(Json& json, const Model& m) {
   json.Field("bucket_ms", m.bucket_ms);
   json.Field("options",
              "BalancerOptions defaults (initial backoff 1000 ms x1.6 up to "
-             "30000 ms, min 250 ms, ejection after 5 failures, 60 connects "
+             "30000 ms, min 250 ms, outage sweeps every 1000 ms x1.6 up to "
+             "max_outage_ms 2000 ms, ejection after 5 failures, 60 connects "
              "per minute, connect timeout 10000 ms, heartbeat off), with "
-             "backoff.jitter = 1 (variant default) or 0 (variant jitter0); "
-             "seed per client");
+             "backoff.jitter = 1 (variant default) or 0 (variant jitter0), "
+             "and for all-restart the outage cap at 1 s, 5 s and 30 s; seed "
+             "per client; every stream delivers an event when it opens");
   json.EndObject();
 
   json.Key("definitions");
@@ -966,6 +980,8 @@ void WriteRun(Json& json, const Model& model, const Analysed& a) {
   json.Field("scenario", ScenarioName(r.scenario));
   json.Field("policy", r.policy);
   json.Field("variant", r.variant);
+  json.Field("max_outage_ms", r.max_outage_ms);
+  json.Field("restart_down_ms", r.restart_down_ms);
   json.Field("jitter", r.jitter);
   if (r.scenario == Scenario::kOneDies) {
     json.Field("dead_backend", model.dead_backend);
@@ -988,7 +1004,8 @@ void WriteRun(Json& json, const Model& model, const Analysed& a) {
   json.Field("p95", a.recovery_p95);
   json.Field("max", a.recovery_max);
   if (r.scenario == Scenario::kAllRestart) {
-    json.Field("p95_after_restart", a.recovery_p95 - model.restart_down_ms);
+    json.Field("p50_after_restart", a.recovery_p50 - r.restart_down_ms);
+    json.Field("p95_after_restart", a.recovery_p95 - r.restart_down_ms);
   }
   json.EndObject();
   json.Field("t95_ms", a.t95_ms);
@@ -1116,11 +1133,25 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // The default options, without jitter, and (all-restart only) the
+  // trade-off of the outage cap: recovery time against attempts.
   struct Variant {
     const char* name;
     double jitter;
+    double max_outage_ms;
+    bool all_restart_only;
+    double restart_down_ms;
   };
-  const Variant variants[] = {{"default", 1.0}, {"jitter0", 0.0}};
+  const Variant variants[] = {
+      {"default", 1.0, 2000, false, 5000},
+      {"jitter0", 0.0, 2000, false, 5000},
+      {"outage-cap-1s", 1.0, 1000, true, 5000},
+      {"outage-cap-5s", 1.0, 5000, true, 5000},
+      {"down-30s", 1.0, 2000, true, 30000},
+      {"down-30s-cap-1s", 1.0, 1000, true, 30000},
+      {"down-30s-cap-5s", 1.0, 5000, true, 30000},
+      {"down-30s-cap-30s", 1.0, 30000, true, 30000},
+  };
   const char* policies[] = {"round-robin", "random"};
   const Scenario scenarios[] = {Scenario::kOneDies, Scenario::kAllRestart};
 
@@ -1129,7 +1160,9 @@ int main(int argc, char** argv) {
   for (const char* policy : policies) {
     for (Scenario scenario : scenarios) {
       for (const Variant& v : variants) {
-        Sim sim(model, scenario, policy, v.name, v.jitter);
+        if (v.all_restart_only && scenario != Scenario::kAllRestart) continue;
+        Sim sim(model, scenario, policy, v.name, v.jitter, v.max_outage_ms,
+                v.restart_down_ms);
         runs.push_back(Analyse(model, sim.Run()));
         host_errors += runs.back().run.host_errors;
       }

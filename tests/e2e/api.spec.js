@@ -1,5 +1,38 @@
 // The EventSource-compatible surface: constants, handlers, events, errors.
-import { test, expect, expectContiguous } from './fixtures.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test, expect, expectContiguous, ROOT } from './fixtures.js';
+
+/** A documented default as a value: 1000, 'x', null, false, "from crypto". */
+function parseDocumented(text) {
+  const t = text.replace(/\s*\([^)]*\)\s*$/, '').trim(); // `0` (off)
+  if (/^-?\d+(\.\d+)?$/.test(t)) return Number(t);
+  if (/^'.*'$/.test(t)) return t.slice(1, -1);
+  if (t === 'null') return null;
+  if (t === 'true' || t === 'false') return t === 'true';
+  return undefined;
+}
+
+/** `@default` of every option in index.d.ts and the README's options table. */
+function documentedDefaults() {
+  const dts = fs.readFileSync(path.join(ROOT, 'web/index.d.ts'), 'utf8');
+  const body = dts.slice(dts.indexOf('interface BalancedEventSourceOptions'));
+  const options = body.slice(0, body.indexOf('\n}'));
+  const types = {};
+  for (const m of options.matchAll(/\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*(\w+)\?:/g)) {
+    const d = /@default\s+([^\n*]+?)\s*(?:\*\/|\n|$)/.exec(m[1]);
+    types[m[2]] = d ? parseDocumented(d[1]) : undefined;
+  }
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const table = readme.slice(readme.indexOf('| option | default | meaning |'));
+  const rows = {};
+  for (const line of table.split('\n').slice(2)) {
+    const m = /^\| `(\w+)` \| ([^|]+) \|/.exec(line);
+    if (!m) break;
+    rows[m[1]] = parseDocumented(m[2].replace(/`/g, ''));
+  }
+  return { types, readme: rows };
+}
 
 test('constants, readyState, url, withCredentials and defaults match EventSource and the docs', async ({
   env,
@@ -17,7 +50,7 @@ test('constants, readyState, url, withCredentials and defaults match EventSource
       initialState: s.readyState,
       url: s.url,
       withCredentials: s.withCredentials,
-      defaultKeys: Object.keys(defaults),
+      defaults: { ...defaults },
       policies: [...policies],
     };
     s.close();
@@ -31,15 +64,18 @@ test('constants, readyState, url, withCredentials and defaults match EventSource
   expect(env.urls).toContain(r.url);
   expect(r.withCredentials).toBe(true);
   expect(r.closedState).toBe(2);
-  // The same list tests/types/type-test.ts pins on the declared options.
-  expect(r.defaultKeys.sort()).toEqual(
-    [
-      'policy', 'seed', 'withCredentials', 'lastEventIdParam', 'lastEventId', 'initialBackoffMs',
-      'backoffMultiplier', 'maxBackoffMs', 'jitter', 'minRetryMs', 'resetBackoffAfterMs', 'dedupWindow',
-      'heartbeatTimeoutMs', 'heartbeatEvent', 'connectTimeoutMs', 'ejectAfterFailures', 'ejectionMs',
-      'maxEjectionMs', 'maxEjectedPercent', 'maxConnectsPerMinute', 'urlProvider',
-    ].sort(),
-  );
+  // Every default, by value, as index.d.ts (`@default`) and the README's
+  // options table document it. `defaults` takes the core's own values
+  // (core.defaultOptions(), from the C++ option structs) for every option
+  // the core applies, so this compares the C++ defaults too.
+  const documented = documentedDefaults();
+  expect(Object.keys(r.defaults).sort()).toEqual(Object.keys(documented.types).sort());
+  expect(Object.keys(r.defaults).sort()).toEqual(Object.keys(documented.readme).sort());
+  for (const [key, value] of Object.entries(r.defaults)) {
+    if (key === 'seed') continue; // drawn from crypto at construction
+    expect(documented.types[key], `index.d.ts @default of ${key}`).toEqual(value);
+    expect(documented.readme[key], `README default of ${key}`).toEqual(value);
+  }
   expect(r.policies).toEqual(['round-robin', 'random']);
 });
 

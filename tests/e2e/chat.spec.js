@@ -262,3 +262,45 @@ test('name prompt validates and persists; server errors (422, 429) show inline a
     await server.stop();
   }
 });
+
+test('own messages are this tab\'s posts, not every message under its name', async ({ browser }) => {
+  test.setTimeout(60_000);
+  const server = await startServer({ portBase: 0, logRate: 0 });
+  const tab1 = await openChat(browser, server);
+  try {
+    await join(tab1.page, 'Dana');
+    // A second tab of the same profile: the same name (from localStorage), another tab.
+    const page2 = await tab1.context.newPage();
+    await page2.goto(server.chatPageUrl);
+    await expect(page2.locator('#my-name')).toHaveText('Dana');
+    await expect(page2.locator('#conn')).toHaveAttribute('data-state', 'open');
+
+    await send(tab1.page, 'from tab 1');
+    await send(page2, 'from tab 2');
+    // Someone else posting under the same name, straight to the API.
+    const res = await fetch(server.backends[1].messagesUrl, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ user: 'Dana', text: 'impostor' }),
+    });
+    expect(res.status).toBe(201);
+
+    const expectView = async (page, ownText) => {
+      await expect(page.locator('#messages > li')).toHaveCount(3);
+      const shown = await rendered(page);
+      expect(shown.map((m) => m.user)).toEqual(['Dana', 'Dana', 'Dana']);
+      for (const m of shown) {
+        expect(m.own, `"${m.text}" shown as own`).toBe(m.text === ownText);
+        expect(m.other).toBe(m.text !== ownText);
+      }
+      const authors = await page.$$eval('#messages > li .author', (nodes) => nodes.map((n) => n.textContent));
+      expect(authors.filter((a) => a === 'You')).toHaveLength(1);
+    };
+    await expectView(tab1.page, 'from tab 1');
+    await expectView(page2, 'from tab 2');
+    expect(tab1.problems).toEqual([]);
+  } finally {
+    await tab1.context.close();
+    await server.stop();
+  }
+});

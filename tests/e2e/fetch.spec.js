@@ -120,3 +120,111 @@ test('fetch after close() rejects with InvalidStateError; bad arguments name the
   expect(r.badFlag).toMatch(/^TypeError: .*idempotent/);
   expect(r.closed).toBe('InvalidStateError');
 });
+
+test('an absolute URL on a foreign origin is rejected with a TypeError naming it, and nothing leaves the page', async ({
+  page,
+}) => {
+  await open(page);
+  // A real server on another origin, counting what reaches it.
+  const reached = [];
+  const foreign = await startPageServer({
+    root: ROOT,
+    extraRoutes: (app) => app.use((req, res, next) => (reached.push(req.url), next())),
+  });
+  const sent = [];
+  page.on('request', (r) => sent.push(r.url()));
+  try {
+    const r = await page.evaluate(async (url) => {
+      const out = {};
+      for (const [name, input] of [
+        ['foreign', `${url}/collect`],
+        ['protocolRelative', `//${new URL(url).host}/collect`],
+        ['script', 'javascript:alert(1)'],
+        ['data', 'data:text/plain,x'],
+      ]) {
+        try {
+          await window.source.fetch(input, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: '{"secret":1}',
+            idempotent: true,
+          });
+          out[name] = 'sent';
+        } catch (e) {
+          out[name] = `${e.name}: ${e.message}`;
+        }
+      }
+      return { out, stats: window.source.stats() };
+    }, foreign.origin);
+    expect(r.out.foreign).toMatch(new RegExp(`^TypeError: .*'${foreign.origin}/collect' is not on an endpoint's origin`));
+    expect(r.out.protocolRelative).toMatch(/^TypeError: .*not on an endpoint's origin/);
+    expect(r.out.script).toMatch(/^TypeError: .*'javascript:alert\(1\)'/);
+    expect(r.out.data).toMatch(/^TypeError: /);
+    expect(reached).toEqual([]);
+    expect(sent.filter((u) => u.startsWith(foreign.origin) || u.startsWith('data:'))).toEqual([]);
+    for (const e of r.stats.endpoints) expect(e.failures).toBe(0);
+  } finally {
+    await foreign.close();
+  }
+});
+
+test('an absolute URL on one endpoint\'s origin goes there and is labelled with that endpoint', async ({ page }) => {
+  await open(page);
+  const target = server.backends[1];
+  const r = await page.evaluate(async (url) => {
+    const response = await window.source.fetch(url, { method: 'GET' });
+    return { status: response.status, endpoint: response.endpoint };
+  }, `${target.origin}/chat/health`);
+  expect(r.status).toBe(200);
+  expect(r.endpoint).toBe(target.chatUrl);
+});
+
+test('a request the page\'s CSP blocks, or a bad header, does not cool a healthy endpoint down', async ({ page }) => {
+  // connect-src allows the stream paths only, so POST /chat/messages is
+  // blocked by the browser before it leaves.
+  const strict = await startPageServer({
+    root: ROOT,
+    extraRoutes: (app) =>
+      app.use((req, res, next) => {
+        const streams = own.backends.map((b) => b.chatUrl).join(' ');
+        res.setHeader('Content-Security-Policy', `default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' ${streams}`);
+        next();
+      }),
+  });
+  const own = await startServer({ portBase: 0, logRate: 0, allowedOrigins: [strict.origin] });
+  try {
+    await page.goto(`${strict.origin}/tests/e2e/pages/harness.html`);
+    await page.waitForFunction(() => window.harnessReady === true);
+    await page.evaluate(
+      (urls) => window.track(urls, { initialBackoffMs: 5000, maxBackoffMs: 5000, jitter: 0 }),
+      own.backends.map((b) => b.chatUrl),
+    );
+    await page.waitForFunction(() => window.source.readyState === 1);
+    const r = await page.evaluate(async () => {
+      const out = [];
+      for (let i = 0; i < 4; i++) {
+        try {
+          await window.source.fetch('/chat/messages', { method: 'POST', body: '{}', idempotent: i % 2 === 0 });
+          out.push('sent');
+        } catch (e) {
+          out.push(e.name);
+        }
+      }
+      try {
+        await window.source.fetch('/chat/health', { headers: { 'Bad Header': 'x' } });
+      } catch (e) {
+        out.push(e.name);
+      }
+      return { out, stats: window.source.stats() };
+    });
+    expect(r.out).toEqual(['TypeError', 'TypeError', 'TypeError', 'TypeError', 'TypeError']);
+    for (const e of r.stats.endpoints) {
+      expect(e.failures).toBe(0);
+      expect(['idle', 'open', 'connecting']).toContain(e.state);
+    }
+    expect(await own.store.since('chat', 0)).toEqual([]);
+  } finally {
+    await own.stop();
+    await strict.close();
+  }
+});

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <map>
 #include <numeric>
 #include <optional>
 #include <set>
@@ -14,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "backoff.h"
 #include "balancer_fixture.h"
 #include "fake_host.h"
 #include "policy_registry.h"
@@ -224,45 +226,70 @@ TEST_F(BalancerTest, FailedEndpointCoolsDownForItsBackoff) {
 }
 
 TEST_F(BalancerTest, FailedEndpointIsNotPickedUntilItsCooldownPasses) {
-  // a fails at t=0 (cooling until 1000) -> b; b streams until t=500 and
-  // fails (cooling until 1500). a must not be retried before t=1000.
-  MakeBalancer(2);
-  balancer().Start();
-  const std::size_t a = LastEndpoint();
-  FailActive();
-  const std::size_t b = LastEndpoint();
-  OpenActive();
-  host_.Advance(500);
-  FailActive();
-
-  EXPECT_EQ(ConnectionCount(), 2u);
-  EXPECT_TRUE(balancer().retry_pending());
-  ASSERT_EQ(host_.timers().size(), 1u);
-  EXPECT_EQ(host_.timers()[0].due_ms, 1000);
-  host_.Advance(499);  // t=999
-  EXPECT_EQ(ConnectionCount(), 2u);
-  host_.Advance(1);  // t=1000
-  ASSERT_EQ(ConnectionCount(), 3u);
-  EXPECT_EQ(LastEndpoint(), a);
-  EXPECT_EQ(host_.opened().back().at_ms, 1000);
-  EXPECT_EQ(EndpointAt(b).state, EndpointState::kCoolingDown);
+  // Three endpoints a, b, c in the client's order. a fails at t=0 (cooling
+  // until 1000) -> b; b opens but fails before any event at t=500 (an
+  // ordinary failure) -> c, not a; c streams and its stream ends after
+  // delivering an event (a healthy end): at t=999 a is still cooling down,
+  // so c is taken again; at t=1000 a's cool-down has passed and it is a's
+  // turn.
+  for (const double end_at : {999.0, 1000.0}) {
+    SCOPED_TRACE(end_at);
+    ResetForNextRun();
+    MakeBalancer(3);
+    balancer().Start();
+    const std::size_t a = LastEndpoint();
+    FailActive();
+    const std::size_t b = LastEndpoint();
+    ASSERT_EQ(b, AfterInOrder(a));
+    OpenActive();
+    host_.AdvanceTo(500);
+    FailActive();
+    EXPECT_EQ(EndpointAt(b).state, EndpointState::kCoolingDown);
+    ASSERT_EQ(ConnectionCount(), 3u);
+    const std::size_t c = LastEndpoint();
+    EXPECT_EQ(c, AfterInOrder(a, 2));
+    EXPECT_EQ(LastAttemptAt(), 500);
+    OpenActive();
+    ASSERT_EQ(Message("1"), static_cast<int>(c));
+    host_.AdvanceTo(end_at);
+    FailActive();
+    ASSERT_EQ(ConnectionCount(), 4u);
+    EXPECT_EQ(LastAttemptAt(), end_at);
+    EXPECT_EQ(LastEndpoint(), end_at < 1000 ? c : a);
+    EXPECT_FALSE(balancer().retry_pending());
+    EXPECT_EQ(EndpointAt(b).state, EndpointState::kCoolingDown);
+  }
 }
 
 // ---------------------------------------------------------------------------
 // Every endpoint down
 
-TEST_F(BalancerTest, AllDownWaitsForTheCooldownWithExactBackoff) {
+TEST_F(BalancerTest, AllDownFollowsTheOutageScheduleWithExactBackoff) {
+  // One endpoint, jitter 0: once it is down, each sweep (here one attempt)
+  // follows the outage schedule from the previous attempt: 1000, 1600 ms,
+  // then the 2000 ms cap (OutageDelayMs from initial_ms), not the
+  // endpoint's own cool-downs (1000, 1600, 2560, 4096, ... ms).
   MakeBalancer(1);
   balancer().Start();
-  // Cool-downs 1000, 1600, 2560, 4096 -> attempts at these times.
-  const double expected_attempts[] = {0, 1000, 2600, 5160, 9256};
-  for (int i = 1; i < 5; ++i) {
+  const double expected_attempts[] = {0,    1000,  2600,  4600, 6600,
+                                      8600, 10600, 12600, 14600};
+  const double cooldowns[] = {1000,   1600,     2560,      4096,
+                              6553.6, 10485.76, 16777.216, 26843.5456};
+  for (int i = 1; i < 9; ++i) {
+    SCOPED_TRACE(i);
     FailActive();
     EXPECT_EQ(balancer().ready_state(), ReadyState::kConnecting);
     EXPECT_TRUE(balancer().retry_pending());
     EXPECT_EQ(host_.open_ids().size(), 0u);
     ASSERT_EQ(host_.timers().size(), 1u);
     EXPECT_NEAR(host_.timers()[0].due_ms, expected_attempts[i], 1e-6);
+    // The endpoint's own cool-down, from the failure; from the third round
+    // on it runs past the sweep, which tries the endpoint all the same.
+    EXPECT_NEAR(EndpointAt(0).cooldown_until_ms,
+                expected_attempts[i - 1] + cooldowns[i - 1], 1e-6);
+    if (i >= 3) {
+      EXPECT_GT(EndpointAt(0).cooldown_until_ms, expected_attempts[i]);
+    }
     host_.AdvanceTo(expected_attempts[i] - 1);
     EXPECT_EQ(ConnectionCount(), static_cast<std::size_t>(i));
     ASSERT_TRUE(host_.AdvanceToNextTimer());
@@ -277,78 +304,120 @@ TEST_F(BalancerTest, AllDownWaitsForTheCooldownWithExactBackoff) {
 }
 
 TEST_F(BalancerTest, AllDownRoundsBackOffEvenIfAnEndpointHasCooledDown) {
-  // Both fail at t=0 (cooling until 1000): the first round waits 1000 ms.
-  // At 1000 a is retried and fails at once; b has cooled down, but the
-  // second round waits 1600 ms from that attempt (not the 250 ms floor).
+  // a fails at 0 (cooling until 1000) -> b at once; b streams an event and
+  // ends at 500 (a healthy end: b's backoff starts afresh) and is retried at
+  // once (a still cools down); that attempt fails at 500 (cooling until
+  // 1500): every endpoint is down. The first sweep is due 1000 ms after the
+  // last attempt (1500): at 1000, when a has cooled down, nothing is
+  // attempted. The sweep at 1500 tries a, then b at once (still cooling
+  // down until 1500: every endpoint is tried), and the next sweep is due
+  // 1600 ms after b's attempt.
   MakeBalancer(2);
   balancer().Start();
   const std::size_t a = LastEndpoint();
   FailActive();
   const std::size_t b = LastEndpoint();
+  ASSERT_NE(b, a);
+  OpenActive();
+  ASSERT_EQ(Message("1"), static_cast<int>(b));
+  host_.AdvanceTo(500);
   FailActive();
-  ASSERT_EQ(host_.timers().size(), 1u);
-  EXPECT_EQ(host_.timers()[0].due_ms, 1000);
-  host_.Advance(1000);
   ASSERT_EQ(ConnectionCount(), 3u);
-  EXPECT_EQ(LastEndpoint(), a);
-  FailActive();
-  EXPECT_EQ(EndpointAt(b).state, EndpointState::kIdle);
-  EXPECT_EQ(EndpointAt(a).cooldown_until_ms, 2600);
-  EXPECT_EQ(ConnectionCount(), 3u);
-  EXPECT_TRUE(balancer().retry_pending());
-  ASSERT_EQ(host_.timers().size(), 1u);
-  EXPECT_EQ(host_.timers()[0].due_ms, 2600);
-  host_.Advance(1599);
-  EXPECT_EQ(ConnectionCount(), 3u);
-  host_.Advance(1);
-  ASSERT_EQ(ConnectionCount(), 4u);
   EXPECT_EQ(LastEndpoint(), b);
-  EXPECT_EQ(host_.opened().back().at_ms, 2600);
+  EXPECT_EQ(LastAttemptAt(), 500);
+  FailActive();
+  EXPECT_EQ(EndpointAt(a).cooldown_until_ms, 1000);
+  EXPECT_EQ(EndpointAt(b).cooldown_until_ms, 1500);
+  EXPECT_EQ(EndpointAt(b).backoff_attempt, 1);
+  ASSERT_EQ(host_.timers().size(), 1u);
+  EXPECT_EQ(host_.timers()[0].due_ms, 1500);
+  host_.AdvanceTo(1000);
+  EXPECT_EQ(ConnectionCount(), 3u);
+  host_.AdvanceTo(1499);
+  EXPECT_EQ(ConnectionCount(), 3u);
+  EXPECT_LT(EndpointAt(a).cooldown_until_ms, host_.now());
+  host_.AdvanceTo(1500);
+  ASSERT_EQ(ConnectionCount(), 4u);
+  EXPECT_EQ(LastEndpoint(), a);
+  host_.AdvanceTo(1600);
+  FailActive();
+  ASSERT_EQ(ConnectionCount(), 5u);
+  EXPECT_EQ(LastEndpoint(), b);
+  EXPECT_EQ(LastAttemptAt(), 1600);
+  FailActive();
+  EXPECT_EQ(ConnectionCount(), 5u);
+  ASSERT_EQ(host_.timers().size(), 1u);
+  EXPECT_EQ(host_.timers()[0].due_ms, 1600 + 1600);
 }
 
 TEST_F(BalancerTest, RoundDelayIsMeasuredFromTheAttemptNotTheFailure) {
-  // The retry at 1000 takes 100 ms to fail; the next round is due at
-  // 1000 + 1600 = 2600, not 1100 + 1600.
+  // Both endpoints down at 0; the sweep at 1000 tries a, which takes 100 ms
+  // to fail, then b at 1100, which fails at 1200. The next sweep is due
+  // 1600 ms after the last attempt: 2700, not 1200 + 1600.
   MakeBalancer(2);
   balancer().Start();
   FailActive();
   FailActive();
-  host_.Advance(1000);
+  host_.AdvanceTo(1000);
+  ASSERT_EQ(ConnectionCount(), 3u);
+  host_.Advance(100);
+  FailActive();
+  ASSERT_EQ(ConnectionCount(), 4u);
+  EXPECT_EQ(LastAttemptAt(), 1100);
   host_.Advance(100);
   FailActive();
   ASSERT_EQ(host_.timers().size(), 1u);
-  EXPECT_EQ(host_.timers()[0].due_ms, 2600);
-  host_.Advance(1499);  // t=2599
-  EXPECT_EQ(ConnectionCount(), 3u);
-  host_.Advance(1);
+  EXPECT_EQ(host_.timers()[0].due_ms, 2700);
+  host_.AdvanceTo(2699);
   EXPECT_EQ(ConnectionCount(), 4u);
+  host_.AdvanceTo(2700);
+  EXPECT_EQ(ConnectionCount(), 5u);
 }
 
 TEST_F(BalancerTest, FloorIsMeasuredFromTheAttemptNotTheFailure) {
-  // The floor only holds back a failover within min_ms of the last attempt:
-  // the retry at 1000 failing at 1249 waits for the next round (2600); one
-  // failing at 1250 fails over to the cooled-down endpoint at once.
-  for (const double fails_after : {249.0, 250.0}) {
-    SCOPED_TRACE(fails_after);
+  // While everything is down, a resume starts a sweep at once only when
+  // min_ms has passed since the last attempt: the sweep at 1000 tries b
+  // last at 1050, which fails at 1200 (the next sweep due 1050 + 1600). A
+  // resume at 1299 (99 ms after the failure, 249 after the attempt) moves
+  // the sweep to 1300 (not 1450, the failure plus the floor, nor 2650, the
+  // round); one at 1300 starts it at once. The sweep tries both endpoints,
+  // and the next is due 2000 ms (the third round: the resume counted none)
+  // after its last attempt.
+  for (const double resume_at : {1299.0, 1300.0}) {
+    SCOPED_TRACE(resume_at);
     ResetForNextRun();
     MakeBalancer(2);
     balancer().Start();
     FailActive();
-    const std::size_t b = LastEndpoint();
     FailActive();
-    host_.Advance(1000);
+    host_.AdvanceTo(1000);
     ASSERT_EQ(ConnectionCount(), 3u);
-    host_.Advance(fails_after);
+    host_.AdvanceTo(1050);
     FailActive();
-    if (fails_after < 250) {
-      EXPECT_EQ(ConnectionCount(), 3u);
+    ASSERT_EQ(ConnectionCount(), 4u);
+    host_.AdvanceTo(1200);
+    FailActive();
+    ASSERT_EQ(host_.timers().size(), 1u);
+    EXPECT_EQ(host_.timers()[0].due_ms, 2650);
+    host_.AdvanceTo(resume_at);
+    balancer().OnResume(true);
+    if (resume_at < 1300) {
+      EXPECT_EQ(ConnectionCount(), 4u);
       ASSERT_EQ(host_.timers().size(), 1u);
-      EXPECT_EQ(host_.timers()[0].due_ms, 2600);
-    } else {
-      ASSERT_EQ(ConnectionCount(), 4u);
-      EXPECT_EQ(LastEndpoint(), b);
-      EXPECT_EQ(LastAttemptAt(), 1250);
+      EXPECT_EQ(host_.timers()[0].due_ms, 1300);
+      host_.AdvanceTo(1300);
     }
+    ASSERT_EQ(ConnectionCount(), 5u);
+    EXPECT_EQ(LastAttemptAt(), 1300);
+    EXPECT_FALSE(balancer().retry_pending());
+    const std::size_t first = LastEndpoint();
+    FailActive();
+    ASSERT_EQ(ConnectionCount(), 6u);
+    EXPECT_NE(LastEndpoint(), first);
+    EXPECT_EQ(LastAttemptAt(), 1300);
+    FailActive();
+    ASSERT_EQ(host_.timers().size(), 1u);
+    EXPECT_EQ(host_.timers()[0].due_ms, 1300 + 2000);
   }
 }
 
@@ -367,11 +436,14 @@ TEST_F(BalancerTest, AllDownWithALargerFloorThanTheCooldown) {
 
 // Regression: the floor used to be checked as `now - last < min` while the
 // timer was aimed at `last + min`; in floating point (L + m) - L can fall
-// below m, which re-armed a 0 ms timer forever at the same instant. With a
-// 100 ms initial backoff the first two rounds are floored at 250 ms, so
-// their timers are aimed exactly at the floor: each must be made when its
-// timer fires (a round found "too soon" would cost a second, longer round).
+// below m, which re-armed a 0 ms timer forever at the same instant.
 TEST_F(BalancerTest, RetryDueAtTheFloorIsMadeWhenItsTimerFires) {
+  // With a 100 ms initial backoff the first two outage rounds (100, 160 ms)
+  // are floored at 250 ms, so their timers are aimed exactly at the last
+  // attempt + min_ms, and a resume within the floor aims its timer at the
+  // same sum: each sweep must start when its timer fires, without another
+  // timer (a sweep found "too soon" would re-arm a 0 ms timer or cost a
+  // longer round).
   BalancerOptions options = ExactOptions();
   options.backoff.initial_ms = 100;
   for (const double start : {0.1, 0.7, 1.0 / 3, 1234.567, 98765.4321}) {
@@ -381,17 +453,34 @@ TEST_F(BalancerTest, RetryDueAtTheFloorIsMadeWhenItsTimerFires) {
     host_.Advance(start);
     balancer().Start();
     FailActive();
-    FailActive();  // both cooling down until start + 250: the first round
+    FailActive();  // both down: the first sweep at start + 250
+    std::size_t timers_before = host_.started_timers().size();
     ASSERT_TRUE(host_.AdvanceToNextTimer());
-    ASSERT_EQ(ConnectionCount(), 3u);
+    ASSERT_EQ(ConnectionCount(), 3u) << "no attempt at the first round";
     EXPECT_NEAR(LastAttemptAt(), start + 250, 1e-6);
-    FailActive();  // the other endpoint has cooled down; the floor applies
-    const std::size_t timers_before = host_.started_timers().size();
-
-    host_.Advance(1000);
-    ASSERT_EQ(ConnectionCount(), 4u) << "no attempt at the floor";
-    EXPECT_NEAR(host_.opened().back().at_ms, start + 500, 1e-6);
-    EXPECT_LE(host_.started_timers().size(), timers_before + 1);
+    EXPECT_EQ(host_.started_timers().size(), timers_before);
+    FailActive();
+    ASSERT_EQ(ConnectionCount(), 4u);
+    FailActive();  // the second round, floored too
+    timers_before = host_.started_timers().size();
+    ASSERT_TRUE(host_.AdvanceToNextTimer());
+    ASSERT_EQ(ConnectionCount(), 5u) << "no attempt at the second round";
+    EXPECT_NEAR(LastAttemptAt(), start + 500, 1e-6);
+    EXPECT_EQ(host_.started_timers().size(), timers_before);
+    FailActive();
+    ASSERT_EQ(ConnectionCount(), 6u);
+    FailActive();  // the third round: 256 ms
+    ASSERT_EQ(host_.timers().size(), 1u);
+    EXPECT_NEAR(host_.timers()[0].due_ms, start + 756, 1e-6);
+    // A resume 100 ms after the attempt: at the floor, start + 750.
+    host_.AdvanceTo(LastAttemptAt() + 100);
+    balancer().OnResume(true);
+    EXPECT_EQ(ConnectionCount(), 6u);
+    timers_before = host_.started_timers().size();
+    ASSERT_TRUE(host_.AdvanceToNextTimer());
+    ASSERT_EQ(ConnectionCount(), 7u) << "no attempt at the floor";
+    EXPECT_NEAR(LastAttemptAt(), start + 750, 1e-6);
+    EXPECT_EQ(host_.started_timers().size(), timers_before);
   }
 }
 
@@ -425,37 +514,120 @@ class OutageTest : public BalancerTest {
   }
 };
 
+// The outage schedule's base delay before sweep `round` + 1, unjittered.
+double OutageBase(const BackoffOptions& backoff, std::size_t round) {
+  return OutageDelayMs(backoff, static_cast<int>(round), 0.5);
+}
+
+// Checks the attempt times of a client (`options`) whose `endpoints` all
+// failed every attempt as it was made, from t=0: the failovers at t=0 try
+// every endpoint; then each round tries min(kOutageSweepSize, endpoints) at
+// one instant, OutageDelayMs(round) (+/-20 % x jitter) after the previous
+// attempt, or once more than half the retry budget is used, at least the
+// budget's pace (round size x window / limit, jittered alike). The budget
+// is never exceeded; when it refuses, the attempt (which continues the
+// round) is made when it allows again plus up to initial_ms x jitter.
+// Returns how many attempts the budget held.
+std::size_t ExpectOutageSchedule(const std::vector<double>& times,
+                                 std::size_t endpoints,
+                                 const BalancerOptions& options) {
+  constexpr double kWindowMs = 60000;
+  const BackoffOptions& backoff = options.backoff;
+  const std::size_t limit = options.max_connects_per_minute;
+  const std::size_t round_size = std::min(kOutageSweepSize, endpoints);
+  std::size_t held = 0;
+  EXPECT_GT(times.size(), endpoints);
+  for (std::size_t i = 0; i < endpoints && i < times.size(); ++i) {
+    EXPECT_EQ(times[i], 0) << "attempt " << i;
+  }
+  for (std::size_t i = endpoints; i < times.size(); ++i) {
+    SCOPED_TRACE("attempt " + std::to_string(i) + " at " +
+                 std::to_string(times[i]));
+    const bool budget_full = limit != 0 && i >= limit;
+    if (budget_full) {
+      EXPECT_GE(times[i], times[i - limit] + kWindowMs) << "over the budget";
+    }
+    const bool held_by_budget =
+        budget_full && times[i] >= times[i - limit] + kWindowMs &&
+        times[i] < times[i - limit] + kWindowMs +
+                       backoff.initial_ms * backoff.jitter + kRounding;
+    const double gap = times[i] - times[i - 1];
+    if ((i - endpoints) % round_size != 0) {
+      // Within a round: at once, unless the budget held it.
+      if (gap != 0) {
+        EXPECT_TRUE(held_by_budget) << "gap " << gap << " within a round";
+        ++held;
+      }
+      continue;
+    }
+    const int round = static_cast<int>((i - endpoints) / round_size);
+    double low = OutageDelayMs(backoff, round, 0);
+    double high = OutageDelayMs(backoff, round, 1);
+    if (limit != 0) {
+      std::size_t used = 0;
+      for (std::size_t j = 0; j < i; ++j) {
+        if (times[j] > times[i - 1] - kWindowMs) ++used;
+      }
+      used = std::min(used, limit);
+      if (used * 2 > limit) {
+        const double pace = kWindowMs * static_cast<double>(round_size) /
+                            static_cast<double>(limit);
+        low = std::max(low, pace * (1 - 0.2 * backoff.jitter));
+        high = std::max(high, pace * (1 + 0.2 * backoff.jitter));
+      }
+    }
+    EXPECT_GE(gap, backoff.min_ms - kRounding);
+    EXPECT_GE(gap, low - kRounding);
+    if (gap > high + kRounding) {
+      EXPECT_TRUE(held_by_budget) << "gap " << gap << " > " << high;
+      ++held;
+    }
+  }
+  return held;
+}
+
 TEST_F(OutageTest, TenMinutesWithFullJitterNeverRetryFasterThanTheFloor) {
+  // The library defaults: full jitter, floor 250 ms, 60 attempts a minute.
+  // Every attempt fails as it is made: the rounds (three attempts each, one
+  // per endpoint) are never closer than the floor or the jittered round,
+  // the budget is never exceeded, and past half of it the rounds slow to
+  // its pace (3 x 60000 / 60 = 3 s, +/-20 %).
   constexpr std::size_t kEndpoints = 3;
   constexpr double kTenMinutes = 10 * 60000;
-  BalancerOptions options;  // library defaults: full jitter, floor 250
+  BalancerOptions options;
+  ASSERT_EQ(options.max_connects_per_minute, 60u);
   MakeBalancer(kEndpoints, "round-robin", options, /*seed=*/2024);
   balancer().Start();
   FailEveryAttemptUntil(kTenMinutes);
 
   const auto& attempts = host_.opened();
-  ASSERT_GT(attempts.size(), kEndpoints);
-  // The first round finds the endpoints down one after the other at t=0;
-  // from then on every endpoint is known down.
-  for (std::size_t i = 0; i < kEndpoints; ++i) EXPECT_EQ(attempts[i].at_ms, 0);
-  for (std::size_t i = kEndpoints; i < attempts.size(); ++i) {
-    const double gap = attempts[i].at_ms - attempts[i - 1].at_ms;
-    ASSERT_GE(gap, options.backoff.min_ms - kRounding) << "attempt " << i;
-    // ... and it keeps trying: no gap beyond the cap.
-    ASSERT_LE(gap, options.backoff.max_ms) << "attempt " << i;
+  std::vector<double> times;
+  for (const OpenedConnection& attempt : attempts) {
+    times.push_back(attempt.at_ms);
   }
-  // So at most 60000 / 250 = 240 (+1 at the edge) attempts in any minute.
-  for (int count : AttemptsPerMinute(kTenMinutes)) EXPECT_LE(count, 241);
+  ExpectOutageSchedule(times, kEndpoints, options);
+  // Each round tries every endpoint once.
+  for (std::size_t i = 0; i < attempts.size(); ++i) {
+    for (std::size_t j = i - i % kEndpoints; j < i; ++j) {
+      ASSERT_NE(attempts[j].endpoint, attempts[i].endpoint) << "attempt " << i;
+    }
+  }
+  // It keeps trying at about the budget's pace: 60 / 1.2 to 60 a minute.
+  const std::vector<int> per_minute = AttemptsPerMinute(kTenMinutes);
+  for (std::size_t minute = 0; minute < per_minute.size(); ++minute) {
+    EXPECT_LE(per_minute[minute], 60) << "minute " << minute;
+    EXPECT_GE(per_minute[minute], 48) << "minute " << minute;
+  }
   EXPECT_TRUE(host_.open_notices().empty());
   EXPECT_EQ(host_.error_notices().size(), attempts.size());
 }
 
 TEST_F(OutageTest, TenMinutesWithoutJitterSettleAtOneRoundPerCap) {
-  // Three endpoints, jitter 0. The first sweep finds all three down at t=0;
-  // from then on the retry rounds back off on their own: 1000, 1600, 2560,
-  // ... ms after the previous attempt, capped at 30 s, whatever the
-  // endpoints' own (shorter) cool-downs, each round taking the next
-  // endpoint in the client's order.
+  // Three endpoints, jitter 0, no budget. The first sweep finds all three
+  // down at t=0; from then on every sweep tries all three at one instant,
+  // 1000, 1600, then 2000 ms (max_outage_ms) after the previous one,
+  // whatever the endpoints' own cool-downs (longer, up to 30 s), in the
+  // client's order.
   constexpr std::size_t kEndpoints = 3;
   constexpr double kTenMinutes = 10 * 60000;
   MakeBalancer(kEndpoints);  // jitter 0
@@ -463,39 +635,42 @@ TEST_F(OutageTest, TenMinutesWithoutJitterSettleAtOneRoundPerCap) {
   const std::size_t first = LastEndpoint();
   FailEveryAttemptUntil(kTenMinutes);
 
+  const BackoffOptions defaults;
+  ASSERT_EQ(defaults.max_outage_ms, 2000);
   const auto& attempts = host_.opened();
   ASSERT_GT(attempts.size(), kEndpoints);
-  for (std::size_t i = 0; i < kEndpoints; ++i) EXPECT_EQ(attempts[i].at_ms, 0);
+  ASSERT_EQ(attempts.size() % kEndpoints, 0u);
   for (std::size_t i = 0; i < attempts.size(); ++i) {
-    EXPECT_EQ(attempts[i].endpoint, AfterInOrder(first, i)) << "attempt " << i;
+    SCOPED_TRACE("attempt " + std::to_string(i));
+    EXPECT_EQ(attempts[i].endpoint, AfterInOrder(first, i));
+    const std::size_t sweep = i / kEndpoints;
+    const double expected_at =
+        sweep == 0 ? 0
+                   : 1000 + (sweep >= 2 ? 1600 : 0) +
+                         2000 * static_cast<double>(sweep >= 2 ? sweep - 2 : 0);
+    ASSERT_NEAR(attempts[i].at_ms, expected_at, 1e-6);
   }
-  for (std::size_t i = kEndpoints; i < attempts.size(); ++i) {
-    const double round = static_cast<double>(i - kEndpoints);
-    const double expected = std::min(30000.0, 1000 * std::pow(1.6, round));
-    ASSERT_NEAR(attempts[i].at_ms - attempts[i - 1].at_ms, expected, 1e-6)
-        << "attempt " << i;
-  }
-  // Each endpoint's own attempts are at least its (growing, then capped)
-  // cool-down apart.
+  // Each endpoint is retried every sweep: at the cap, every 2 s, although
+  // its own cool-down has grown to 30 s.
   for (std::size_t e = 0; e < kEndpoints; ++e) {
     std::vector<double> times;
     for (const OpenedConnection& attempt : attempts) {
       if (EndpointOfUrl(attempt.url) == e) times.push_back(attempt.at_ms);
     }
-    ASSERT_GE(times.size(), 2u);
-    for (std::size_t i = 1; i < times.size(); ++i) {
-      const double cooldown =
-          std::min(30000.0, 1000 * std::pow(1.6, static_cast<double>(i - 1)));
-      EXPECT_GE(times[i] - times[i - 1], cooldown - kRounding)
-          << "endpoint " << e << " attempt " << i;
-    }
+    ASSERT_GE(times.size(), 10u);
+    EXPECT_NEAR(times.back() - times[times.size() - 2], 2000, 1e-6)
+        << "endpoint " << e;
+    EXPECT_EQ(EndpointAt(e).cooldown_until_ms -
+                  EndpointAt(e).counters.last_error_at_ms,
+              30000)
+        << "endpoint " << e;
   }
-  // The rounds reach the 30 s cap after 8 of them (at ~70 s). From the
-  // third minute on, the client makes exactly two attempts a minute, however
-  // many endpoints it has.
+  // The sweeps reach the 2 s cap at the third (at 4.6 s). From the second
+  // minute on, the client makes exactly 30 sweeps a minute.
   const std::vector<int> per_minute = AttemptsPerMinute(kTenMinutes);
-  for (std::size_t minute = 2; minute < per_minute.size(); ++minute) {
-    EXPECT_EQ(per_minute[minute], 2) << "minute " << minute;
+  for (std::size_t minute = 1; minute < per_minute.size(); ++minute) {
+    EXPECT_EQ(per_minute[minute], 30 * static_cast<int>(kEndpoints))
+        << "minute " << minute;
   }
 }
 
@@ -534,33 +709,40 @@ std::vector<double> AttemptTimesWhenEverythingFails(std::size_t endpoints,
   return times;
 }
 
-TEST_F(BalancerTest, WithoutJitterAllDownRoundsWait1000Then1600Then2560) {
-  // Ten endpoints, jitter 0, all found down at t=0. Each round waits
-  // 1000 x 1.6^round ms after the previous attempt (capped at 30 s), although
-  // most endpoints have long cooled down, and never less than the cool-down
-  // of the endpoint it picks.
+TEST_F(BalancerTest, WithoutJitterAllDownRoundsWait1000Then1600Then2000) {
+  // Ten endpoints, jitter 0, all found down at t=0. Each round tries
+  // kOutageSweepSize of them at one instant (the next as soon as the
+  // previous fails), continuing through the list in the client's order (each
+  // endpoint once per pass), 1000 x 1.6^round ms after the previous attempt,
+  // capped at max_outage_ms (2 s), whatever the endpoints' cool-downs.
   constexpr std::size_t kEndpoints = 10;
+  constexpr std::size_t kRoundSize = kOutageSweepSize;
+  ASSERT_LT(kRoundSize, kEndpoints);
   MakeBalancer(kEndpoints);
   balancer().Start();
+  const std::size_t first = LastEndpoint();
   for (std::size_t i = 1; i < kEndpoints; ++i) FailActive();
   ASSERT_EQ(ConnectionCount(), kEndpoints);
   FailActive();
-  const double expected_gaps[] = {1000,   1600,     2560,      4096,
-                                  6553.6, 10485.76, 16777.216, 26843.5456,
-                                  30000,  30000,    30000,     30000};
+  const double expected_gaps[] = {1000, 1600, 2000, 2000, 2000, 2000,
+                                  2000, 2000, 2000, 2000, 2000, 2000};
   for (std::size_t round = 0; round < std::size(expected_gaps); ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
     const double last = LastAttemptAt();
+    const std::size_t before = kEndpoints + round * kRoundSize;
     ASSERT_TRUE(balancer().retry_pending());
     ASSERT_EQ(host_.timers().size(), 1u);
     EXPECT_NEAR(host_.timers()[0].due_ms - last, expected_gaps[round], 1e-6);
     host_.AdvanceTo(host_.timers()[0].due_ms - 1);
-    ASSERT_EQ(ConnectionCount(), kEndpoints + round);
+    ASSERT_EQ(ConnectionCount(), before);
     ASSERT_TRUE(host_.AdvanceToNextTimer());
-    ASSERT_EQ(ConnectionCount(), kEndpoints + round + 1);
-    EXPECT_NEAR(LastAttemptAt() - last, expected_gaps[round], 1e-6);
-    EXPECT_LE(EndpointAt(LastEndpoint()).cooldown_until_ms, LastAttemptAt());
-    FailActive();
+    for (std::size_t i = 0; i < kRoundSize; ++i) {
+      ASSERT_EQ(ConnectionCount(), before + i + 1);
+      EXPECT_NEAR(LastAttemptAt() - last, expected_gaps[round], 1e-6);
+      EXPECT_EQ(LastEndpoint(), AfterInOrder(first, before + i));
+      FailActive();
+    }
+    EXPECT_EQ(ConnectionCount(), before + kRoundSize);
   }
   // Without jitter the timing does not depend on the seed: two clients
   // with different orders retry at the same instants. The jitter is what
@@ -573,91 +755,93 @@ TEST_F(BalancerTest, WithoutJitterAllDownRoundsWait1000Then1600Then2560) {
             }());
 }
 
-TEST(RetryRoundTest, ClientsThatLoseEverythingTogetherDriftApart) {
-  // Each endpoint's cool-down is floored at min_ms, so with ten endpoints
-  // the earliest cool-down end is often the floor: if the rounds waited only
-  // for that, clients that lost everything at the same instant would retry
-  // together, 250 ms apart, whenever one of their endpoints had cooled
-  // down. With the library defaults (full jitter) 50 pairs of clients with
-  // different seeds lose all ten endpoints at t=0 and keep failing for 10
-  // minutes: after their first three rounds no attempt of one falls on an
-  // instant of the other, and few rounds are at the floor. (Measured on
-  // the core before the rounds backed off: about 420 attempts per client,
-  // a quarter of the rounds at the floor, and a tenth of one client's
-  // attempts at an instant of the other's.)
+// 50 clients with different seeds (`budget` attempts a minute, 0 =
+// unlimited; otherwise the library defaults: full jitter) lose all ten
+// endpoints at t=0 and keep failing for 10 minutes, each on the outage
+// schedule (ExpectOutageSchedule). After t=0 no two clients ever attempt at
+// the same instant.
+void ExpectClientsThatLoseEverythingTogetherDriftApart(std::size_t budget) {
   constexpr std::size_t kEndpoints = 10;
-  constexpr std::size_t kSkip = kEndpoints + 3;  // the sweep and 3 rounds
-  const BackoffOptions defaults;
-  std::size_t gaps = 0;
-  std::size_t at_floor = 0;
-  for (std::uint64_t pair = 0; pair < 50; ++pair) {
-    SCOPED_TRACE("pair " + std::to_string(pair));
-    BalancerOptions a_options;
-    a_options.seed = 2 * pair + 1;
-    BalancerOptions b_options;
-    b_options.seed = 2 * pair + 2;
-    const std::vector<double> a =
-        AttemptTimesWhenEverythingFails(kEndpoints, a_options, 6e5);
-    const std::vector<double> b =
-        AttemptTimesWhenEverythingFails(kEndpoints, b_options, 6e5);
-    ASSERT_GT(a.size(), kSkip + 10);
-    ASSERT_GT(b.size(), kSkip + 10);
-    for (std::size_t i = 0; i < kEndpoints; ++i) {
-      EXPECT_EQ(a[i], 0);
-      EXPECT_EQ(b[i], 0);
-    }
-    const std::set<double> b_instants(b.begin() + kSkip, b.end());
-    for (std::size_t i = kSkip; i < a.size(); ++i) {
-      EXPECT_EQ(b_instants.count(a[i]), 0u)
-          << "both clients attempt at t=" << a[i] << " (attempt " << i << ")";
-    }
-    for (const std::vector<double>* times : {&a, &b}) {
-      for (std::size_t i = kEndpoints; i < times->size(); ++i) {
-        const double gap = (*times)[i] - (*times)[i - 1];
-        ASSERT_GE(gap, defaults.min_ms - kRounding) << "attempt " << i;
-        ASSERT_LE(gap, defaults.max_ms + kRounding) << "attempt " << i;
-        if (i < kSkip) continue;
-        ++gaps;
-        if (gap < defaults.min_ms + kRounding) ++at_floor;
+  constexpr std::size_t kClients = 50;
+  std::map<double, std::size_t> client_at;  // instant -> first client there
+  std::size_t shared = 0;
+  std::size_t held = 0;
+  for (std::size_t client = 0; client < kClients; ++client) {
+    SCOPED_TRACE("client " + std::to_string(client));
+    BalancerOptions options;
+    options.seed = client + 1;
+    options.max_connects_per_minute = budget;
+    const std::vector<double> times =
+        AttemptTimesWhenEverythingFails(kEndpoints, options, 6e5);
+    ASSERT_GT(times.size(), 10 * kEndpoints);
+    held += ExpectOutageSchedule(times, kEndpoints, options);
+    for (std::size_t i = 1; i < times.size(); ++i) {
+      if (times[i] == times[i - 1]) continue;  // the same round
+      const auto [it, inserted] = client_at.emplace(times[i], client);
+      if (!inserted && it->second != client) {
+        ++shared;
+        ADD_FAILURE() << "clients " << it->second << " and " << client
+                      << " both attempt at t=" << times[i];
       }
     }
   }
-  // A round falls on the floor only when its jitter takes its delay below
-  // min_ms: 250 / 4096 of the time in round 3, less after (under 1 % at the
-  // 30 s cap); about 1 % here.
-  EXPECT_LT(static_cast<double>(at_floor), 0.03 * static_cast<double>(gaps))
-      << at_floor << " of " << gaps << " rounds at the floor";
+  EXPECT_EQ(shared, 0u);
+  if (budget == 0) EXPECT_EQ(held, 0u);
+}
+
+TEST(RetryRoundTest, ClientsThatLoseEverythingTogetherDriftApart) {
+  // Each endpoint's cool-down is floored at min_ms, so with ten endpoints
+  // the earliest cool-down end is often the floor: if the balancer waited
+  // only for that, clients that lost everything at the same instant would
+  // retry together. The outage sweeps back off and jitter on their own.
+  // Here the sweeps alone, without a retry budget.
+  ExpectClientsThatLoseEverythingTogetherDriftApart(/*budget=*/0);
+}
+
+// The same with the library's default retry budget (60 attempts a minute):
+// past half of it the rounds slow to its pace, jittered, and when it does
+// refuse, the clients are let go at a random time up to initial_ms after it
+// allows again, so that the budget does not put back in step the clients
+// the jitter took apart.
+TEST(RetryRoundTest, ClientsThatLoseEverythingTogetherDriftApartWithBudget) {
+  ExpectClientsThatLoseEverythingTogetherDriftApart(
+      BalancerOptions{}.max_connects_per_minute);
 }
 
 TEST_F(BalancerTest, RoundsStartAgainAfterAConnectionOpens) {
   // Three endpoints f, g, h (the client's order), jitter 0. All down at 0;
-  // rounds at 1000 (f), 2600 (g), 5160 (h), 9256 (f): f opens. It drops at
-  // 9266; g and h fail at once. Every endpoint cools down until 9266 + 2560
-  // (its third failure): the first round after the open is back to 1000 ms
-  // and waits for that cool-down (11826; without the reset the fifth round
-  // would wait 6553.6 ms, to 15819.6), then 1600 and 2560 ms again.
+  // sweeps at 1000 and 2600: f opens at 2600. It drops at 2610 before any
+  // event (an ordinary failure); g and h have cooled down (until 2600) and
+  // are tried at once, and fail: all down again. The first sweep after the
+  // open is back to 1000 ms (3610; without the reset the third round would
+  // wait 2000 ms, to 4610), then 1600 and 2000 ms again.
   MakeBalancer(3);
   balancer().Start();
   const std::size_t f = LastEndpoint();
   FailActive();
   FailActive();
   FailActive();
+  ASSERT_TRUE(host_.AdvanceToNextTimer());
+  FailActive();
+  FailActive();
+  FailActive();
+  ASSERT_TRUE(host_.AdvanceToNextTimer());
+  ASSERT_EQ(ConnectionCount(), 7u);
+  EXPECT_EQ(LastAttemptAt(), 2600);
+  EXPECT_EQ(LastEndpoint(), f);
+  OpenActive();
+  EXPECT_FALSE(balancer().retry_pending());
+  host_.Advance(10);
+  FailActive();
+  ASSERT_EQ(ConnectionCount(), 8u);
+  FailActive();
+  ASSERT_EQ(ConnectionCount(), 9u);
+  FailActive();
+  ASSERT_EQ(ConnectionCount(), 9u);
   for (int round = 0; round < 3; ++round) {
     ASSERT_TRUE(host_.AdvanceToNextTimer());
     FailActive();
-  }
-  ASSERT_TRUE(host_.AdvanceToNextTimer());
-  ASSERT_EQ(ConnectionCount(), 7u);
-  EXPECT_EQ(LastAttemptAt(), 9256);
-  EXPECT_EQ(LastEndpoint(), f);
-  OpenActive();
-  host_.Advance(10);
-  FailActive();
-  FailActive();
-  FailActive();
-  ASSERT_EQ(ConnectionCount(), 9u);
-  for (int round = 0; round < 4; ++round) {
-    ASSERT_TRUE(host_.AdvanceToNextTimer());
+    FailActive();
     FailActive();
   }
   std::vector<double> times;
@@ -666,8 +850,9 @@ TEST_F(BalancerTest, RoundsStartAgainAfterAConnectionOpens) {
     times.push_back(attempt.at_ms);
     endpoints.push_back(attempt.endpoint);
   }
-  const std::vector<double> expected = {
-      0, 0, 0, 1000, 2600, 5160, 9256, 9266, 9266, 11826, 13426, 15986, 20082};
+  const std::vector<double> expected = {0,    0,    0,    1000, 1000, 1000,
+                                        2600, 2610, 2610, 3610, 3610, 3610,
+                                        5210, 5210, 5210, 7210, 7210, 7210};
   ASSERT_EQ(times.size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
     EXPECT_NEAR(times[i], expected[i], 1e-6) << "attempt " << i;
@@ -676,42 +861,46 @@ TEST_F(BalancerTest, RoundsStartAgainAfterAConnectionOpens) {
 }
 
 TEST_F(BalancerTest, RoundsStartAgainWhenBackOnline) {
-  // Three endpoints, jitter 0. All down at 0; rounds at 1000, 2600, 5160;
-  // the next is due at 9256. Offline at 6000, online at 6100: every endpoint
-  // is tried at once and fails (their third failure: 2560 ms each); the
-  // first round is back to 1000 ms and waits for those cool-downs (8660;
-  // without the reset the fourth round would wait 4096 ms, to 10196), then
-  // 1600 and 2560 ms.
+  // Three endpoints, jitter 0. All down at 0; sweeps at 1000 and 2600; the
+  // next is due at 4600. Offline at 3000, online at 3100: every endpoint is
+  // tried at once and fails; the first sweep is back to 1000 ms (4100;
+  // without the reset the third round would wait 2000 ms, to 5100), then
+  // 1600 and 2000 ms.
   MakeBalancer(3);
   balancer().Start();
   FailActive();
   FailActive();
   FailActive();
-  for (int round = 0; round < 3; ++round) {
+  for (int round = 0; round < 2; ++round) {
     ASSERT_TRUE(host_.AdvanceToNextTimer());
     FailActive();
+    FailActive();
+    FailActive();
   }
-  ASSERT_EQ(ConnectionCount(), 6u);
+  ASSERT_EQ(ConnectionCount(), 9u);
   ASSERT_EQ(host_.timers().size(), 1u);
-  EXPECT_EQ(host_.timers()[0].due_ms, 9256);
-  host_.AdvanceTo(6000);
+  EXPECT_EQ(host_.timers()[0].due_ms, 4600);
+  host_.AdvanceTo(3000);
   balancer().OnOffline();
-  host_.AdvanceTo(6100);
+  host_.AdvanceTo(3100);
   balancer().OnOnline();
   FailActive();
   FailActive();
   FailActive();
-  ASSERT_EQ(ConnectionCount(), 9u);
+  ASSERT_EQ(ConnectionCount(), 12u);
   for (int round = 0; round < 3; ++round) {
     ASSERT_TRUE(host_.AdvanceToNextTimer());
+    FailActive();
+    FailActive();
     FailActive();
   }
   std::vector<double> times;
   for (const OpenedConnection& attempt : host_.opened()) {
     times.push_back(attempt.at_ms);
   }
-  const std::vector<double> expected = {0,    0,    0,    1000, 2600,  5160,
-                                        6100, 6100, 6100, 8660, 10260, 12820};
+  const std::vector<double> expected = {
+      0,    0,    0,    1000, 1000, 1000, 2600, 2600, 2600, 3100, 3100,
+      3100, 4100, 4100, 4100, 5700, 5700, 5700, 7700, 7700, 7700};
   ASSERT_EQ(times.size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
     EXPECT_NEAR(times[i], expected[i], 1e-6) << "attempt " << i;
@@ -938,10 +1127,12 @@ TEST_F(BalancerTest, EventsWithoutANewIdAreDelivered) {
   EXPECT_EQ(Message(""), a);
   EXPECT_EQ(EndpointAt(a).counters.messages, 6u);
   EXPECT_EQ(EndpointAt(a).counters.duplicates, 0u);
-  EXPECT_EQ(balancer().last_event_id(), "5");
+  // As in EventSource, `id:` with no value leaves no id to resume from.
+  EXPECT_EQ(balancer().last_event_id(), "");
 
   FailActive();
   const int b = static_cast<int>(LastEndpoint());
+  EXPECT_EQ(LastUrl(), EndpointAt(b).url);  // nothing to carry
   OpenActive();
   EXPECT_EQ(Message(""), b);
   EXPECT_EQ(Message("5"), kDropEvent);  // replayed id
@@ -949,6 +1140,24 @@ TEST_F(BalancerTest, EventsWithoutANewIdAreDelivered) {
   EXPECT_EQ(Message("6"), b);
   EXPECT_EQ(EndpointAt(b).counters.messages, 3u);
   EXPECT_EQ(EndpointAt(b).counters.duplicates, 1u);
+}
+
+// An event without an id on a new connection keeps the balancer's last id;
+// the first id-less event of a connection does not reset it.
+TEST_F(BalancerTest, TheLastIdPersistsAcrossReconnections) {
+  MakeBalancer(2);
+  balancer().Start();
+  OpenActive();
+  Message("7");
+  FailActive();
+  const int b = static_cast<int>(LastEndpoint());
+  OpenActive();
+  EXPECT_EQ(Message(""), b);
+  EXPECT_EQ(Message(""), b);
+  EXPECT_EQ(balancer().last_event_id(), "7");
+  EXPECT_EQ(Message("8"), b);
+  EXPECT_EQ(Message(""), b);  // `id:` reset on this connection
+  EXPECT_EQ(balancer().last_event_id(), "");
 }
 
 TEST_F(BalancerTest, DedupRemembersOnlyTheWindow) {
@@ -1248,29 +1457,36 @@ TEST_F(BalancerTest, CloseInsideNotifyOpen) {
 // Counters
 
 TEST_F(BalancerTest, CountersTrackEveryEndpoint) {
-  // a: open, ids 1 2, dropped (closed) -> b: open, replay 2, id 3, http
-  // failure -> all down; retry a at 1000: http failure -> b at 2600 (the
-  // second round: 1600 ms after the attempt).
+  // a: open, ids 1 2, the stream ends at 100 (closed: a healthy end, still
+  // counted) -> b at once: open, replay 2, id 3, http failure at 200 -> a,
+  // eligible at once (no cool-down after a healthy end): http failure at 200
+  // -> all down; the first sweep takes b at 1200 (1000 ms after the
+  // attempt).
   MakeBalancer(2);
   balancer().Start();
   const std::size_t a = LastEndpoint();
   OpenActive();
   Message("1");
   Message("2");
+  host_.AdvanceTo(100);
   FailActive(FailureReason::kNetwork);
   const std::size_t b = LastEndpoint();
+  ASSERT_NE(b, a);
+  EXPECT_EQ(LastAttemptAt(), 100);
+  EXPECT_EQ(EndpointAt(a).state, EndpointState::kIdle);
   OpenActive();
   Message("2");
   Message("3");
+  host_.AdvanceTo(200);
   FailActive(FailureReason::kHttp);
-  host_.Advance(1000);
   ASSERT_EQ(LastEndpoint(), a);
+  EXPECT_EQ(LastAttemptAt(), 200);
   FailActive(FailureReason::kHttp);
-  host_.Advance(1599);
+  host_.AdvanceTo(1199);
   ASSERT_EQ(LastEndpoint(), a);
-  host_.Advance(1);
+  host_.AdvanceTo(1200);
   ASSERT_EQ(LastEndpoint(), b);
-  EXPECT_EQ(LastAttemptAt(), 2600);
+  EXPECT_EQ(LastAttemptAt(), 1200);
 
   const EndpointCounters& ca = EndpointAt(a).counters;
   EXPECT_EQ(ca.connects, 2u);
@@ -1282,6 +1498,7 @@ TEST_F(BalancerTest, CountersTrackEveryEndpoint) {
   EXPECT_EQ(ca.messages, 2u);
   EXPECT_EQ(ca.duplicates, 0u);
   EXPECT_EQ(ca.last_error, FailureReason::kHttp);
+  EXPECT_EQ(ca.last_error_at_ms, 200);
 
   const EndpointCounters& cb = EndpointAt(b).counters;
   EXPECT_EQ(cb.connects, 2u);

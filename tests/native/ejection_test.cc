@@ -79,12 +79,12 @@ TEST(EjectionOptionsTest, DefaultsAreDocumented) {
 // When
 
 TEST_F(EjectionTest, EjectedAfterExactlyAfterFailuresConsecutiveFailures) {
-  // One endpoint that may be ejected alone; it fails at each attempt on the
-  // exact backoff schedule 0, 1000, 2600, 5160, 9256.
+  // One endpoint that may be ejected alone; it fails at each attempt, made
+  // on the exact outage schedule 0, 1000, 2600, 4600, 6600.
   MakeBalancer(1, "round-robin", WithEjection(/*max_percent=*/100));
   balancer().Start();
   const Endpoint& endpoint = EndpointAt(0);
-  const double attempts[] = {0, 1000, 2600, 5160, 9256};
+  const double attempts[] = {0, 1000, 2600, 4600, 6600};
   for (int i = 0; i < 5; ++i) {
     SCOPED_TRACE(i);
     ASSERT_EQ(ConnectionCount(), static_cast<std::size_t>(i) + 1);
@@ -101,8 +101,8 @@ TEST_F(EjectionTest, EjectedAfterExactlyAfterFailuresConsecutiveFailures) {
   EXPECT_EQ(endpoint.counters.ejections, 1u);
   EXPECT_FALSE(endpoint.probation);
   // The backoff goes on (6553.6 ms); the ejection is 30 s.
-  EXPECT_NEAR(endpoint.cooldown_until_ms, 9256 + 6553.6, kTolerance);
-  EXPECT_NEAR(endpoint.ejected_until_ms, 9256 + 30000, kTolerance);
+  EXPECT_NEAR(endpoint.cooldown_until_ms, 6600 + 6553.6, kTolerance);
+  EXPECT_NEAR(endpoint.ejected_until_ms, 6600 + 30000, kTolerance);
   EXPECT_EQ(EjectedNow(), 1u);
 }
 
@@ -291,9 +291,12 @@ TEST_F(EjectionTest, MaxPercentIsNeverExceeded) {
 }
 
 TEST_F(EjectionTest, AnEndpointThatMayNotBeEjectedCoolsDown) {
-  // Two endpoints, 50 %: while a is ejected, b's failures only cool it down
-  // (and b, trusted, is preferred over a whose backoff has passed).
-  MakeBalancer(2, "round-robin", WithEjection(50, 1));
+  // Two endpoints, 50 %: while a is ejected, b's failures only cool it down.
+  // Rounds of 1000, 1600 ms (min_ms = initial_ms, a long max_outage_ms).
+  BalancerOptions options = WithEjection(50, 1);
+  options.backoff.min_ms = 1000;
+  options.backoff.max_outage_ms = 30000;
+  MakeBalancer(2, "round-robin", options);
   balancer().Start();
   const std::size_t a = LastEndpoint();
   FailActive();  // t=0
@@ -305,39 +308,43 @@ TEST_F(EjectionTest, AnEndpointThatMayNotBeEjectedCoolsDown) {
   EXPECT_EQ(EndpointAt(b).state, EndpointState::kCoolingDown);
   EXPECT_EQ(EndpointAt(b).counters.ejections, 0u);
   EXPECT_EQ(EndpointAt(b).cooldown_until_ms, 1000);
-  // Both backoffs end at 1000, with the first round: the trusted one is
-  // taken.
-  host_.Advance(1000);
-  ASSERT_EQ(ConnectionCount(), 3u);
-  EXPECT_EQ(LastEndpoint(), b);
-  host_.Advance(100);
-  FailActive();  // t=1100; b: cooling until 2700, not ejected
-  EXPECT_EQ(EndpointAt(b).state, EndpointState::kCoolingDown);
-  EXPECT_EQ(EndpointAt(b).cooldown_until_ms, 2700);
-  EXPECT_EQ(EndpointAt(b).counters.ejections, 0u);
-  // Nothing trusted is left: panic takes a back (its backoff has passed),
-  // at the second round, 1600 ms after the attempt at 1000, while b is
-  // still cooling down.
-  host_.Advance(1499);
-  EXPECT_EQ(ConnectionCount(), 3u);
+  // Every endpoint is down: the first outage round, at 1000, sweeps both,
+  // ejected or not, in the client's order: a first, on probation.
+  host_.Advance(999);
+  EXPECT_EQ(ConnectionCount(), 2u);
   host_.Advance(1);
-  ASSERT_EQ(ConnectionCount(), 4u);
-  EXPECT_EQ(LastAttemptAt(), 2600);
+  ASSERT_EQ(ConnectionCount(), 3u);
   EXPECT_EQ(LastEndpoint(), a);
   EXPECT_TRUE(EndpointAt(a).probation);
   EXPECT_EQ(EndpointAt(a).state, EndpointState::kConnecting);
   // a fails on probation: b is not ejected, so a is, at once, for 60 s.
-  FailActive();  // t=2600
+  host_.Advance(100);
+  FailActive();  // t=1100
   EXPECT_EQ(EndpointAt(a).state, EndpointState::kEjected);
   EXPECT_EQ(EndpointAt(a).counters.ejections, 2u);
-  EXPECT_EQ(EndpointAt(a).ejected_until_ms, 2600 + 60000);
+  EXPECT_EQ(EndpointAt(a).ejected_until_ms, 1100 + 60000);
+  // The sweep goes on with b at once; b fails: cooling until 2800, not
+  // ejected (a is).
+  ASSERT_EQ(ConnectionCount(), 4u);
+  EXPECT_EQ(LastEndpoint(), b);
+  EXPECT_EQ(LastAttemptAt(), 1100);
+  host_.Advance(100);
+  FailActive();  // t=1200
+  EXPECT_EQ(EndpointAt(b).state, EndpointState::kCoolingDown);
+  EXPECT_EQ(EndpointAt(b).cooldown_until_ms, 2800);
+  EXPECT_EQ(EndpointAt(b).counters.ejections, 0u);
+  // The next round: 1600 ms after the last attempt.
+  ASSERT_EQ(host_.timers().size(), 1u);
+  EXPECT_EQ(host_.timers()[0].due_ms, 2700);
 }
 
 // ---------------------------------------------------------------------------
 // Panic
 
-TEST_F(EjectionTest, PanicRetriesTheOnlyEndpointOnItsBackoffSchedule) {
-  // The same outage with and without ejection: the attempts are the same.
+TEST_F(EjectionTest, PanicRetriesTheOnlyEndpointOnTheOutageSchedule) {
+  // The same outage with and without ejection: the attempts are the same
+  // (the outage rounds, at most max_outage_ms apart), although the endpoint
+  // is ejected again and again.
   std::vector<double> without;
   {
     MakeBalancer(1, "round-robin", WithEjection(100, 0));
@@ -354,9 +361,10 @@ TEST_F(EjectionTest, PanicRetriesTheOnlyEndpointOnItsBackoffSchedule) {
   FailEveryAttemptUntil(10 * 60000, [&] {
     const Endpoint& endpoint = EndpointAt(0);
     if (!host_.open_ids().empty() && endpoint.ejected_until_ms > host_.now()) {
-      // Picked while its ejection runs: panic, and on probation.
+      // Picked while its ejection runs: while everything is down, the
+      // rounds take every endpoint.
       ejected_at_an_attempt = true;
-      ASSERT_TRUE(endpoint.probation);
+      ASSERT_EQ(endpoint.state, EndpointState::kConnecting);
     }
   });
   std::vector<double> with;
@@ -365,6 +373,11 @@ TEST_F(EjectionTest, PanicRetriesTheOnlyEndpointOnItsBackoffSchedule) {
   }
   EXPECT_TRUE(ejected_at_an_attempt);
   EXPECT_GT(EndpointAt(0).counters.ejections, 10u);
+  for (std::size_t i = 1; i < with.size(); ++i) {
+    ASSERT_LE(with[i] - with[i - 1],
+              BackoffOptions{}.max_outage_ms + kTolerance)
+        << "attempt " << i;
+  }
   ASSERT_EQ(with.size(), without.size());
   for (std::size_t i = 0; i < with.size(); ++i) {
     EXPECT_NEAR(with[i], without[i], kTolerance) << "attempt " << i;
@@ -402,8 +415,13 @@ TEST_F(EjectionTest, PanicRetriesEveryEndpointOnTheBackoffSchedule) {
 TEST_F(EjectionTest, ProbationIsPreferredLastReEjectedAndTrustedAgain) {
   // Three endpoints in round-robin order a, b, c; ejection after 2
   // consecutive failures, any number at once. Streams of 100 s are healthy
-  // (>= reset_after_ms) and start the failure count afresh.
-  MakeBalancer(3, "round-robin", WithEjection(100, 2));
+  // (>= reset_after_ms) and start the failure count afresh (they deliver
+  // no event: ordinary failures after a long stream, not healthy ends). The
+  // outage rounds are 1000 ms, then 1600 ms (min_ms = initial_ms).
+  BalancerOptions options = WithEjection(100, 2);
+  options.backoff.min_ms = 1000;
+  options.backoff.max_outage_ms = 30000;
+  MakeBalancer(3, "round-robin", options);
   balancer().Start();
   const std::size_t a = LastEndpoint();
   const std::size_t b = (a + 1) % 3;
@@ -452,8 +470,21 @@ TEST_F(EjectionTest, ProbationIsPreferredLastReEjectedAndTrustedAgain) {
   EXPECT_EQ(ea.ejected_until_ms, 460000);
   EXPECT_TRUE(balancer().retry_pending());
 
-  host_.Advance(1000);  // t=401000: c has cooled down
+  // Every endpoint is down: the first outage round, at 401000, sweeps from
+  // b (the client's order), ejected until 430000: back on probation, it
+  // fails and is ejected again, for 2 x 30 s; c is tried at once and opens.
+  host_.Advance(999);
+  EXPECT_EQ(LastEndpoint(), a);
+  host_.Advance(1);
+  ASSERT_EQ(LastEndpoint(), b);
+  EXPECT_EQ(LastAttemptAt(), 401000);
+  EXPECT_TRUE(EndpointAt(b).probation);
+  FailActive();
+  EXPECT_EQ(EndpointAt(b).state, EndpointState::kEjected);
+  EXPECT_EQ(EndpointAt(b).counters.ejections, 2u);
+  EXPECT_EQ(EndpointAt(b).ejected_until_ms, 461000);
   ASSERT_EQ(LastEndpoint(), c);
+  EXPECT_EQ(LastAttemptAt(), 401000);
   OpenActive();
   host_.Advance(100000);
   FailActive();  // t=501000: a and b are both back, both on probation
@@ -473,7 +504,11 @@ TEST_F(EjectionTest, ProbationIsPreferredLastReEjectedAndTrustedAgain) {
 }
 
 TEST_F(EjectionTest, AShortStreamOnProbationIsEjectedAgain) {
-  MakeBalancer(1, "round-robin", WithEjection(100, 1));
+  // The first outage round at 1000 (min_ms = initial_ms) finds the backoff
+  // over: panic takes the endpoint back on probation.
+  BalancerOptions options = WithEjection(100, 1);
+  options.backoff.min_ms = 1000;
+  MakeBalancer(1, "round-robin", options);
   balancer().Start();
   FailActive();  // t=0: ejected until 30000; backoff until 1000
   host_.Advance(1000);
@@ -490,15 +525,22 @@ TEST_F(EjectionTest, AShortStreamOnProbationIsEjectedAgain) {
 
 TEST_F(EjectionTest, ProbationEndpointsFollowThePolicyAmongThemselves) {
   // Random policy: when only endpoints on probation are left, any of them.
+  // The first outage round (min_ms = initial_ms: at 1000) finds both
+  // backoffs over and both ejections running: panic takes either back.
+  BalancerOptions options = WithEjection(100, 1);
+  options.backoff.min_ms = 1000;
   std::vector<int> picks(2, 0);
   for (std::uint64_t seed = 1; seed <= 60; ++seed) {
     ResetForNextRun();
-    MakeBalancer(2, "random", WithEjection(100, 1), seed);
+    MakeBalancer(2, "random", options, seed);
     balancer().Start();
     FailActive();
     FailActive();  // both ejected for 30 s
-    host_.Advance(40000);
+    host_.Advance(999);
+    ASSERT_EQ(ConnectionCount(), 2u);
+    host_.Advance(1);
     ASSERT_EQ(ConnectionCount(), 3u);
+    EXPECT_EQ(EndpointAt(LastEndpoint()).ejected_until_ms, 30000);
     EXPECT_TRUE(EndpointAt(LastEndpoint()).probation);
     ++picks[LastEndpoint()];
   }

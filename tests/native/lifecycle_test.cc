@@ -65,18 +65,21 @@ TEST_F(LifecycleTest, OfflineLeavesAnOpenStreamAlone) {
 TEST_F(LifecycleTest, OfflineReplacesThePendingRetryWithASlowProbe) {
   MakeBalancer(1);
   balancer().Start();
-  FailActive();  // t=0: retry at 1000
+  FailActive();  // t=0: the first outage round at 1000
   ASSERT_EQ(host_.timers().size(), 1u);
+  EXPECT_EQ(host_.timers()[0].due_ms, 1000);
   const TimerId retry = host_.timers()[0].id;
-  host_.AdvanceTo(500);
+  host_.AdvanceTo(100);
   balancer().OnOffline();
   EXPECT_TRUE(HasCancelled(retry));
   EXPECT_TRUE(balancer().retry_pending());
   ASSERT_EQ(host_.timers().size(), 1u);
-  EXPECT_EQ(host_.timers()[0].due_ms, 500 + 30000);  // backoff.max_ms
+  EXPECT_EQ(host_.timers()[0].due_ms, 100 + 30000);  // backoff.max_ms
   EXPECT_EQ(balancer().ready_state(), ReadyState::kConnecting);
-  host_.AdvanceTo(30499);
+  host_.AdvanceTo(30099);
   EXPECT_EQ(ConnectionCount(), 1u);
+  host_.AdvanceTo(30100);
+  EXPECT_EQ(ConnectionCount(), 2u);
 }
 
 // Regression (fixed): the slow probe never probes. When the probe timer fires,
@@ -91,8 +94,8 @@ TEST_F(LifecycleTest, OfflineReplacesThePendingRetryWithASlowProbe) {
 TEST_F(LifecycleTest, TheSlowProbeAttemptsAConnectionEveryMaxBackoff) {
   MakeBalancer(1);
   balancer().Start();
-  FailActive();  // t=0
-  host_.AdvanceTo(500);
+  FailActive();  // t=0: the first outage round at 250
+  host_.AdvanceTo(100);
   balancer().OnOffline();
   std::vector<double> probes;
   for (int i = 0; i < 5; ++i) {
@@ -102,7 +105,7 @@ TEST_F(LifecycleTest, TheSlowProbeAttemptsAConnectionEveryMaxBackoff) {
       FailActive();
     }
   }
-  EXPECT_EQ(probes, (std::vector<double>{30500, 60500, 90500, 120500, 150500}))
+  EXPECT_EQ(probes, (std::vector<double>{30100, 60100, 90100, 120100, 150100}))
       << "attempts while offline: " << ConnectionCount() - 1;
 }
 
@@ -296,18 +299,27 @@ TEST_F(LifecycleTest, ResumeEndsARetryWaitWhoseTimerWasThrottled) {
 }
 
 TEST_F(LifecycleTest, ResumeEndsACoolDownNow) {
+  // One endpoint: down at 0, the first round at 1000 fails too (cooling
+  // down until 2600); the second round is due at 2600. A resume at 1300,
+  // past the floor (1250), attempts at once and ends the cool-down.
   MakeBalancer(1);
   balancer().Start();
-  FailActive();  // retry due at 1000
-  const TimerId retry = host_.timers().at(0).id;
-  host_.AdvanceTo(300);
-  balancer().OnResume(true);
+  FailActive();
+  host_.AdvanceTo(1000);
   ASSERT_EQ(ConnectionCount(), 2u);
-  EXPECT_EQ(LastAttemptAt(), 300);
+  FailActive();
+  ASSERT_EQ(host_.timers().size(), 1u);
+  EXPECT_EQ(host_.timers()[0].due_ms, 2600);
+  const TimerId retry = host_.timers()[0].id;
+  EXPECT_EQ(EndpointAt(0).cooldown_until_ms, 2600);
+  host_.AdvanceTo(1300);
+  balancer().OnResume(true);
+  ASSERT_EQ(ConnectionCount(), 3u);
+  EXPECT_EQ(LastAttemptAt(), 1300);
   EXPECT_TRUE(HasCancelled(retry));
   EXPECT_FALSE(balancer().retry_pending());
   host_.AdvanceTo(5000);
-  EXPECT_EQ(ConnectionCount(), 2u);
+  EXPECT_EQ(ConnectionCount(), 3u);
 }
 
 // Regression, fixed (src/balancer.cc, OnResume -> ConnectNext ->
@@ -333,30 +345,62 @@ TEST_F(LifecycleTest, ResumeKeepsTheFloorWhileEverythingIsDown) {
   EXPECT_EQ(LastAttemptAt(), 250);
 }
 
-TEST_F(LifecycleTest, ResumeLeavesEjectedEndpointsOut) {
-  // a is ejected (backoff to 1000, ejection to 30000); b only cools down.
+TEST_F(LifecycleTest, ResumeEndsCoolDownsButNotEjections) {
+  // a is ejected (backoff to 1000, ejection to 30000); b only cools down
+  // (to 1000). Every endpoint is down: the first outage round is due at
+  // 1000. A resume at 200 ends b's cool-down only (a stays ejected until
+  // 30000) and, within the floor, moves the round to 250. Either way the
+  // round sweeps every endpoint, the ejected one too: a first (the client's
+  // order), back on probation; it fails and is ejected again at once; then
+  // b at once.
   BalancerOptions options = ExactOptions();
   options.ejection.after_failures = 1;
   options.ejection.max_percent = 50;
-  MakeBalancer(2, "round-robin", options);
-  balancer().Start();
-  const std::size_t a = LastEndpoint();
-  FailActive();
-  const std::size_t b = LastEndpoint();
-  FailActive();
-  ASSERT_EQ(EndpointAt(a).state, EndpointState::kEjected);
-  ASSERT_EQ(EndpointAt(b).state, EndpointState::kCoolingDown);
-  host_.AdvanceTo(500);
-  balancer().OnResume(true);
-  ASSERT_EQ(ConnectionCount(), 3u);
-  EXPECT_EQ(LastEndpoint(), b);
-  EXPECT_EQ(EndpointAt(a).state, EndpointState::kEjected);
+  for (const bool resume : {false, true}) {
+    SCOPED_TRACE(resume);
+    ResetForNextRun();
+    MakeBalancer(2, "round-robin", options);
+    balancer().Start();
+    const std::size_t a = LastEndpoint();
+    FailActive();
+    const std::size_t b = LastEndpoint();
+    FailActive();
+    ASSERT_EQ(EndpointAt(a).state, EndpointState::kEjected);
+    ASSERT_EQ(EndpointAt(b).state, EndpointState::kCoolingDown);
+    ASSERT_EQ(host_.timers().size(), 1u);
+    EXPECT_EQ(host_.timers()[0].due_ms, 1000);
+    host_.AdvanceTo(200);
+    if (resume) {
+      balancer().OnResume(true);
+      EXPECT_EQ(ConnectionCount(), 2u);
+      EXPECT_EQ(EndpointAt(b).state, EndpointState::kIdle);
+      EXPECT_EQ(EndpointAt(a).state, EndpointState::kEjected);
+      EXPECT_EQ(EndpointAt(a).ejected_until_ms, 30000);
+      ASSERT_EQ(host_.timers().size(), 1u);
+      EXPECT_EQ(host_.timers()[0].due_ms, 250);
+    }
+    const double round_at = resume ? 250 : 1000;
+    host_.AdvanceTo(round_at - 1);
+    EXPECT_EQ(ConnectionCount(), 2u);
+    host_.AdvanceTo(round_at);
+    ASSERT_EQ(ConnectionCount(), 3u);
+    EXPECT_EQ(LastEndpoint(), a);
+    EXPECT_TRUE(EndpointAt(a).probation);
+    FailActive();
+    EXPECT_EQ(EndpointAt(a).state, EndpointState::kEjected);
+    EXPECT_EQ(EndpointAt(a).counters.ejections, 2u);
+    EXPECT_EQ(EndpointAt(a).ejected_until_ms, round_at + 60000);
+    ASSERT_EQ(ConnectionCount(), 4u);
+    EXPECT_EQ(LastEndpoint(), b);
+    EXPECT_EQ(LastAttemptAt(), round_at);
+  }
 }
 
-// Regression, fixed (same as ResumeKeepsTheFloorWhileEverythingIsDown): the
-// resume at 500 counts a second round, so the retry due at 1000 (the ejected
-// endpoints' backoff, and the first round) moves to 1600.
-TEST_F(LifecycleTest, ResumeWithEveryEndpointEjectedWaitsForTheirBackoff) {
+TEST_F(LifecycleTest, ResumeWithEveryEndpointEjectedKeepsTheFloor) {
+  // Both endpoints ejected at 0 (backoff to 1000): the first outage round
+  // is due at 1000. A resume within the floor (at 100) attempts nothing and
+  // moves the round to the floor, 250 (never later than the pending one);
+  // the round sweeps the ejected endpoints (each back on probation).
   BalancerOptions options = ExactOptions();
   options.ejection.after_failures = 1;
   options.ejection.max_percent = 100;
@@ -366,22 +410,31 @@ TEST_F(LifecycleTest, ResumeWithEveryEndpointEjectedWaitsForTheirBackoff) {
   FailActive();  // both ejected, backoff to 1000
   ASSERT_EQ(host_.timers().size(), 1u);
   EXPECT_EQ(host_.timers()[0].due_ms, 1000);
-  host_.AdvanceTo(500);
+  host_.AdvanceTo(100);
   balancer().OnResume(true);
   EXPECT_EQ(ConnectionCount(), 2u);
   EXPECT_TRUE(balancer().retry_pending());
-  host_.AdvanceTo(999);
+  ASSERT_EQ(host_.timers().size(), 1u);
+  EXPECT_EQ(host_.timers()[0].due_ms, 250);
+  host_.AdvanceTo(249);
   EXPECT_EQ(ConnectionCount(), 2u);
-  host_.AdvanceTo(1000);  // panic, on their backoff
-  EXPECT_EQ(ConnectionCount(), 3u);
+  host_.AdvanceTo(250);
+  ASSERT_EQ(ConnectionCount(), 3u);
+  EXPECT_GT(EndpointAt(LastEndpoint()).ejected_until_ms, 250);
+  EXPECT_TRUE(EndpointAt(LastEndpoint()).probation);
+  const std::size_t first = LastEndpoint();
+  FailActive();
+  ASSERT_EQ(ConnectionCount(), 4u);
+  EXPECT_NE(LastEndpoint(), first);
+  EXPECT_EQ(LastAttemptAt(), 250);
+  EXPECT_TRUE(EndpointAt(LastEndpoint()).probation);
 }
 
 // Regression, fixed (same as ResumeKeepsTheFloorWhileEverythingIsDown), at
 // every stage of an outage: two endpoints, jitter 0, every attempt failing at
 // once; after 0 to 7 rounds the page is resumed 100 ms after the last attempt
 // (within the floor). Resuming must never make the next attempt later than the
-// retry that was pending; today it moves it one round further each time
-// (1600 ms after the attempt instead of 1000, 2560 instead of 1600, ...).
+// retry that was pending (it used to move it one round further each time).
 TEST_F(LifecycleTest, ResumeNeverPostponesThePendingRetry) {
   for (int rounds = 0; rounds < 8; ++rounds) {
     SCOPED_TRACE("after " + std::to_string(rounds) + " rounds");
@@ -392,6 +445,8 @@ TEST_F(LifecycleTest, ResumeNeverPostponesThePendingRetry) {
     FailActive();
     for (int round = 0; round < rounds; ++round) {
       ASSERT_TRUE(host_.AdvanceToNextTimer());
+      FailActive();  // the round sweeps both endpoints
+      ASSERT_EQ(ConnectionCount(), static_cast<std::size_t>(round) * 2 + 4);
       FailActive();
     }
     ASSERT_EQ(host_.timers().size(), 1u);
@@ -399,6 +454,11 @@ TEST_F(LifecycleTest, ResumeNeverPostponesThePendingRetry) {
     const std::size_t attempts = ConnectionCount();
     host_.AdvanceTo(LastAttemptAt() + 100);
     balancer().OnResume(true);
+    // Within the floor: the sweep moves to the floor, before the round.
+    EXPECT_EQ(ConnectionCount(), attempts);
+    ASSERT_EQ(host_.timers().size(), 1u);
+    EXPECT_EQ(host_.timers()[0].due_ms, LastAttemptAt() + 250);
+    EXPECT_LE(host_.timers()[0].due_ms, due);
     host_.AdvanceTo(due);
     EXPECT_GT(ConnectionCount(), attempts)
         << "the retry due at " << due << " was moved to "

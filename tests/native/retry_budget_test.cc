@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "backoff.h"
 #include "balancer.h"
 #include "balancer_fixture.h"
 #include "types.h"
@@ -185,18 +186,27 @@ TEST_F(RetryBudgetBalancerTest, ExhaustedBudgetWaitsForTheOldestToLeave) {
 }
 
 TEST_F(RetryBudgetBalancerTest, BudgetAndBackoffTogether) {
-  // One endpoint, 2 attempts a minute: 0 and 1000 (backoff), then the
-  // budget holds the third until 60000; the fourth is due at 62560 by its
-  // backoff, when the attempt at 1000 has left the window.
+  // One endpoint, 2 attempts a minute: 0 and 1000 (the first outage round).
+  // More than half the budget is then used, so the next round waits at
+  // least the budget's pace (1 endpoint x 60000 / 2 = 30000 ms, over the
+  // 1600 ms round), and the budget holds it further, until the attempt at
+  // 0 leaves the window (60000). The round after is due at the pace again
+  // (90000), later than the budget would allow (61000).
   MakeBalancer(1, "round-robin", WithBudget(2));
   balancer().Start();
   FailActive();
+  ASSERT_EQ(host_.timers().size(), 1u);
+  EXPECT_EQ(host_.timers()[0].due_ms, 1000);
   ASSERT_TRUE(host_.AdvanceToNextTimer());
   FailActive();
+  ASSERT_EQ(host_.timers().size(), 1u);
+  EXPECT_EQ(host_.timers()[0].due_ms, kMinute);
   ASSERT_TRUE(host_.AdvanceToNextTimer());
   FailActive();
+  ASSERT_EQ(host_.timers().size(), 1u);
+  EXPECT_EQ(host_.timers()[0].due_ms, kMinute + 30000);
   ASSERT_TRUE(host_.AdvanceToNextTimer());
-  EXPECT_EQ(AttemptTimes(), (std::vector<double>{0, 1000, kMinute, 62560}));
+  EXPECT_EQ(AttemptTimes(), (std::vector<double>{0, 1000, kMinute, 90000}));
 }
 
 TEST_F(RetryBudgetBalancerTest, StreamsThatLastDoNotUseTheBudgetUp) {
@@ -227,10 +237,11 @@ TEST_F(RetryBudgetBalancerTest, FlappingEndpointsNeverExceedTheBudget) {
   fast.backoff.initial_ms = 50;
   fast.backoff.max_ms = 1000;
   fast.backoff.min_ms = 10;
-  // With the library defaults the retry rounds back off while everything is
-  // down, so eight flapping endpoints stay well under 60 a minute (at most
-  // 24 to 27 in any minute with these seeds); it takes a lower budget or
-  // several dozen endpoints to reach the limit.
+  // With the library defaults the outage rounds back off while everything
+  // is down (at most kOutageSweepSize attempts a round) and, past half the
+  // budget, slow to its pace, so eight flapping endpoints stay under 60 a
+  // minute; it takes a lower budget or several dozen endpoints to reach the
+  // limit.
   std::vector<Case> cases = {
       {"library defaults", 3, 60, false, BalancerOptions{}},
       {"eight endpoints", 8, 60, false, BalancerOptions{}},
@@ -262,10 +273,19 @@ TEST_F(RetryBudgetBalancerTest, FlappingEndpointsNeverExceedTheBudget) {
       }
       EXPECT_LE(MostInAnyMinute(), c.budget);
       if (c.binding) EXPECT_EQ(MostInAnyMinute(), c.budget);
-      // ... and it keeps trying.
+      // ... and it keeps trying: no wait longer than the budget's (plus up
+      // to initial_ms x jitter), the longest outage round or, past half the
+      // budget, its pace (round size x minute / budget), jittered.
+      const BackoffOptions& backoff = c.options.backoff;
+      const double round_size = static_cast<double>(
+          std::min<std::size_t>(kOutageSweepSize, c.endpoints));
+      const double pace = kMinute * round_size / static_cast<double>(c.budget);
+      const double longest = std::max(
+          {kMinute + backoff.initial_ms * backoff.jitter,
+           OutageDelayMs(backoff, 1000, 1), pace * (1 + 0.2 * backoff.jitter)});
       const std::vector<double> times = AttemptTimes();
       for (std::size_t i = 1; i < times.size(); ++i) {
-        ASSERT_LE(times[i] - times[i - 1], kMinute + 1e-6) << "attempt " << i;
+        ASSERT_LE(times[i] - times[i - 1], longest + 1e-6) << "attempt " << i;
       }
     }
   }

@@ -294,16 +294,27 @@ TEST_F(RoundRobinBalancerTest, ImmediateFailoversWalkTheClientsOrder) {
     EXPECT_EQ(LastEndpoint(), AfterInOrder(first, step));
     EXPECT_EQ(LastAttemptAt(), 0);
   }
-  // The fourth failure finds every endpoint cooling down; the retry after
-  // the 1000 ms cool-down (and the first round's 1000 ms) continues the
-  // rotation with `first`.
+  // The fourth failure finds every endpoint cooling down; the first outage
+  // round, 1000 ms later, continues the rotation with `first`, each next
+  // endpoint at once as the previous fails, kOutageSweepSize of them.
   FailActive();
   EXPECT_EQ(ConnectionCount(), 4u);
   host_.Advance(999);
   EXPECT_EQ(ConnectionCount(), 4u);
   host_.Advance(1);
-  ASSERT_EQ(ConnectionCount(), 5u);
-  EXPECT_EQ(LastEndpoint(), first);
+  const std::size_t round_size = std::min<std::size_t>(kOutageSweepSize, 4);
+  for (std::size_t i = 0; i < round_size; ++i) {
+    ASSERT_EQ(ConnectionCount(), 5u + i);
+    EXPECT_EQ(LastEndpoint(), AfterInOrder(first, i));
+    EXPECT_EQ(LastAttemptAt(), 1000);
+    FailActive();
+  }
+  EXPECT_EQ(ConnectionCount(), 4u + round_size);
+  ASSERT_EQ(host_.timers().size(), 1u);
+  EXPECT_EQ(host_.timers()[0].due_ms, 1000 + 1600);
+  host_.AdvanceTo(2600);
+  ASSERT_EQ(ConnectionCount(), 5u + round_size);
+  EXPECT_EQ(LastEndpoint(), AfterInOrder(first, round_size));
 }
 
 TEST_F(RoundRobinBalancerTest, RetryRoundsWhileAllAreDownKeepTheOrder) {
@@ -380,12 +391,13 @@ TEST_F(RoundRobinBalancerTest, SkipsTheEndpointsThatAreCoolingDown) {
   EXPECT_EQ(LastAttemptAt(), 1005);
 }
 
-TEST_F(RoundRobinBalancerTest, AllDownRetryTakesTheNextCooledDownInOrder) {
-  // f and g fail at t=0 (cooling until 1000); h streams for 500 ms and fails
-  // (until 1500). Nothing is eligible: the retry waits for t=1000 and takes
-  // f, the next in order. f fails at once; g has cooled down, but the next
-  // round waits 1600 ms from the attempt (t=2600), and then it is g's turn
-  // although f and h have cooled down too.
+TEST_F(RoundRobinBalancerTest, AllDownRetryTakesTheNextInOrder) {
+  // f and g fail at t=0 (cooling until 1000); h opens and fails at 500
+  // before any event (until 1500). Nothing is eligible: the first round is
+  // due 1000 ms after the last attempt (0), at 1000. It sweeps from f, the
+  // next in order, then g and h at once as each fails (h still cools down:
+  // every endpoint is tried); the next round, 1600 ms after the last
+  // attempt (2600), starts again from f.
   MakeBalancer(3);
   balancer().Start();
   const std::size_t f = LastEndpoint();
@@ -397,18 +409,24 @@ TEST_F(RoundRobinBalancerTest, AllDownRetryTakesTheNextCooledDownInOrder) {
   host_.Advance(500);
   FailActive();
   EXPECT_EQ(ConnectionCount(), 3u);
-  host_.Advance(499);
+  ASSERT_EQ(host_.timers().size(), 1u);
+  EXPECT_EQ(host_.timers()[0].delay_ms, 500);
+  host_.AdvanceTo(999);
   EXPECT_EQ(ConnectionCount(), 3u);
-  host_.Advance(1);
-  ASSERT_EQ(ConnectionCount(), 4u);
-  EXPECT_EQ(LastEndpoint(), f);
-  FailActive();
-  host_.Advance(1599);
-  EXPECT_EQ(ConnectionCount(), 4u);
-  host_.Advance(1);
-  ASSERT_EQ(ConnectionCount(), 5u);
+  host_.AdvanceTo(1000);
+  for (std::size_t i = 0; i < 3; ++i) {
+    ASSERT_EQ(ConnectionCount(), 4u + i);
+    EXPECT_EQ(LastEndpoint(), AfterInOrder(f, i));
+    EXPECT_EQ(LastAttemptAt(), 1000);
+    FailActive();
+  }
+  EXPECT_EQ(EndpointAt(AfterInOrder(f, 2)).cooldown_until_ms, 1000 + 1600);
+  host_.AdvanceTo(2599);
+  EXPECT_EQ(ConnectionCount(), 6u);
+  host_.AdvanceTo(2600);
+  ASSERT_EQ(ConnectionCount(), 7u);
   EXPECT_EQ(LastAttemptAt(), 2600);
-  EXPECT_EQ(LastEndpoint(), AfterInOrder(f, 1));
+  EXPECT_EQ(LastEndpoint(), f);
 }
 
 // The regression test for the herd the fleet simulation found: with list

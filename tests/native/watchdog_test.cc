@@ -85,14 +85,25 @@ TEST_F(WatchdogTest, StallsAtTheTimeoutAfterOpenWithoutAnyEvent) {
   OpenActive();
   host_.AdvanceTo(5249);
   EXPECT_TRUE(host_.error_notices().empty());
-  host_.AdvanceTo(5250);
+  const std::size_t timers_before = host_.started_timers().size();
+  host_.Suspend(1);  // t=5250, the watchdog not fired yet
+  ASSERT_TRUE(host_.AdvanceToNextTimer());
   ASSERT_EQ(host_.error_notices().size(), 1u);
   EXPECT_EQ(host_.error_notices()[0].reason, FailureReason::kStall);
-  // The only endpoint: retried after its backoff, not failed over.
+  // A stall is an ordinary failure: the endpoint cools down...
+  EXPECT_EQ(EndpointAt(0).backoff_attempt, 1);
+  EXPECT_EQ(EndpointAt(0).cooldown_until_ms, 6250);
+  // ... but the only endpoint is down: the first outage round was due 250
+  // ms after the attempt (at 250), so the retry is made at once, by its
+  // timer, not failed over.
   EXPECT_TRUE(host_.failover_notices().empty());
-  EXPECT_TRUE(balancer().retry_pending());
-  host_.AdvanceTo(6250);
-  EXPECT_EQ(ConnectionCount(), 2u);
+  ASSERT_EQ(ConnectionCount(), 2u);
+  EXPECT_EQ(LastAttemptAt(), 5250);
+  bool zero_delay_retry = false;
+  for (std::size_t i = timers_before; i < host_.started_timers().size(); ++i) {
+    zero_delay_retry |= host_.started_timers()[i].delay_ms == 0;
+  }
+  EXPECT_TRUE(zero_delay_retry);
 }
 
 TEST_F(WatchdogTest, MessagesPushTheStallBackWithoutATimerEach) {

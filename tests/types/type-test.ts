@@ -34,6 +34,7 @@ assertType<
     | 'jitter'
     | 'minRetryMs'
     | 'resetBackoffAfterMs'
+    | 'maxOutageRetryMs'
     | 'dedupWindow'
     | 'heartbeatTimeoutMs'
     | 'heartbeatEvent'

@@ -124,7 +124,6 @@ function setupNameDialog() {
     state.name = v.value;
     saveName(v.value);
     renderName();
-    reclassifyOwn();
     dialog.close();
     $('text').focus();
   });
@@ -138,8 +137,14 @@ function setupNameDialog() {
 
 // ---- messages ----------------------------------------------------------------
 
-function isOwn(id, user) {
-  return state.ownIds.has(id) || (state.name !== '' && user === state.name);
+/**
+ * Own messages are the ones this tab posted: the ids of its 201 answers. A
+ * display name proves nothing (anyone, or another tab, may post under it).
+ * The event may arrive before the answer; reclassifyOwn() then marks it.
+ * Kept in memory only: after a reload earlier posts show as anyone's.
+ */
+function isOwn(id) {
+  return id !== null && state.ownIds.has(id);
 }
 
 function parseMessage(event) {
@@ -170,7 +175,7 @@ function parseMessage(event) {
 }
 
 function buildMessage(m) {
-  const own = isOwn(m.id, m.user);
+  const own = isOwn(m.id);
   const backend = state.directory.indexOf(m.endpoint);
   const when = m.at || new Date();
   const time = el('time', {
@@ -304,11 +309,11 @@ function setupScrolling() {
   }).observe(scroller);
 }
 
-/** After a name change or a post's id is known: own messages right, others left. */
+/** Once a post's id is known: own messages right, others left. */
 function reclassifyOwn() {
   for (const li of $('messages').children) {
     const id = li.dataset.id === undefined ? null : Number(li.dataset.id);
-    const own = isOwn(id, li.dataset.user);
+    const own = isOwn(id);
     if (own === li.classList.contains('msg--own')) continue;
     li.classList.toggle('msg--own', own);
     li.classList.toggle('msg--other', !own);
@@ -406,6 +411,7 @@ async function send() {
     if (payload && Number.isSafeInteger(payload.id)) {
       state.ownIds.add(payload.id);
       reclassifyOwn();
+      if (state.seen.has(payload.id)) scrollToBottom();
     }
     if (textarea.value === raw) textarea.value = '';
     setSendError('');

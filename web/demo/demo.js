@@ -7,6 +7,8 @@
 // Everything that came over the network is written with textContent only;
 // nothing is ever parsed as HTML.
 
+import { api } from '../shared/backends.js';
+
 const STATS_EVERY_MS = 500;
 const SERVER_EVERY_MS = 1000;
 const MAX_EVENT_ROWS = 150;
@@ -64,22 +66,7 @@ function backendLabel(url) {
 
 // ---- control API -----------------------------------------------------------
 
-async function api(path, { method = 'GET', body } = {}) {
-  const response = await fetch(path, {
-    method,
-    headers: body ? { 'Content-Type': 'application/json' } : undefined,
-    body: body ? JSON.stringify(body) : undefined,
-    cache: 'no-store',
-  });
-  let payload = null;
-  try {
-    payload = await response.json();
-  } catch {
-    // not JSON; fall through to the status check
-  }
-  if (!response.ok) throw new Error((payload && payload.error) || `${method} ${path}: HTTP ${response.status}`);
-  return payload;
-}
+// api() from ../shared/backends.js: mutating calls carry the page server's control token.
 
 // ---- backend panel ---------------------------------------------------------
 

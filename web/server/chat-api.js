@@ -3,18 +3,21 @@
 // One ChatService is shared by all backends of a cluster (one rate limiter for
 // the whole process); idempotency is the store's (memory: a bounded map in
 // the process; Redis: a key with a 5-minute TTL, so a retry on another process
-// is recognised too).
+// is recognised too). A key counts per client IP and user name (another
+// user's key never answers for your message) and is bound to the message: the
+// same key with another text is a 422.
 //
 //   POST /chat/messages   Content-Type: application/json   {"user": "...", "text": "..."}
 //     201 {"id": 17}                 stored as a `message` event {user, text, at} on the channel
 //     400 invalid JSON / bad Idempotency-Key   403 disallowed Origin   413 body over the limit
-//     415 not application/json       422 missing or wrong field (`field` names it)
+//     415 not application/json       422 missing or wrong field (`field` names it), or an
+//                                        Idempotency-Key reused for another message (field: "Idempotency-Key")
 //     429 rate limited (Retry-After) 503 store unavailable (Retry-After)
 //   Every error answer is {"error": "...", "field"?: "user" | "text" | ...} and stores nothing.
 
 import express from 'express';
 import { TokenBuckets, takeAll } from './rate-limit.js';
-import { IDEMPOTENCY_KEY_RE } from './stores/common.js';
+import { IDEMPOTENCY_KEY_RE, IdempotencyConflictError } from './stores/common.js';
 
 export const USER_MAX = 32;
 export const TEXT_MAX = 2000;
@@ -177,11 +180,20 @@ export function createChatService(options) {
         let entry;
         try {
           entry = await withTimeout(
-            store.append(channel, 'message', data, key === undefined ? undefined : { idempotencyKey: key }),
+            store.append(
+              channel,
+              'message',
+              data,
+              key === undefined
+                ? undefined
+                : // Scoped to this IP and user, bound to what they wrote (not to `at`, which a retry changes).
+                  { idempotencyKey: key, idempotencyScope: JSON.stringify([ip, v.user]), idempotencyFingerprint: JSON.stringify([v.user, v.text]) },
+            ),
             appendTimeoutMs,
             'storing the message',
           );
         } catch (err) {
+          if (err instanceof IdempotencyConflictError) return fail(res, 422, err.message, { field: 'Idempotency-Key' });
           console.error(`chat: backend ${index}: could not store a message:`, err && err.message ? err.message : err);
           res.set('Retry-After', '1');
           return fail(res, 503, 'the message store is unavailable; try again');

@@ -6,16 +6,20 @@
 //   node web/server/main.js [--backends 3] [--port-base 8080] [--redis redis://127.0.0.1:6379]
 //                           [--log-rate 20] [--allowed-origin URL]... [--help]
 //
-// Page server on P (= --port-base): /web/** (chat page /web/chat/, log page
-// /web/logs/, demo /web/demo/), / -> /web/chat/, and the control API:
+// Page server on P (= --port-base): the pages (chat /web/chat/, logs /web/logs/,
+// demo /web/demo/, with /web/shared/, /web/index.js, /web/dist/; nothing else),
+// / -> /web/chat/, and the control API:
 //   GET  /api/backends               [{ index, url, origin, mode, openStreams, connections, chatUrl, logsUrl, messagesUrl }]
-//   POST /api/backends/:i/kill       (also /revive, and /mode with {"mode": "..."}) -> the backend as above
+//   GET  /api/token                  { token, header: 'X-Control-Token' }, same-origin pages only
+//   POST /api/backends/:i/kill       (also /revive, and /mode with {"mode": "..."}) -> the backend as above;
+//                                    every POST needs X-Control-Token: <token>, else 403
 // Backends on P+1 .. P+N, each: GET /chat/events, GET /logs/events, GET /events
 // (= logs, for the demo page), POST /chat/messages, GET /chat/health.
 //
 // startServer(options) does the same in-process (for tests) and returns
-// { pageOrigin, backends, store, cluster, generator, page, stop() }.
+// { pageOrigin, controlToken, backends, store, cluster, generator, page, stop() }.
 
+import crypto from 'node:crypto';
 import path from 'node:path';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +33,9 @@ const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 const DEFAULT_HOST = '127.0.0.1';
 export const CHANNELS = Object.freeze(['chat', 'logs']);
 export const PAGE_CSP =
-  "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' http://127.0.0.1:* http://localhost:*; style-src 'self'; img-src 'self' data:";
+  "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' http://127.0.0.1:* http://localhost:*; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'";
+/** What the page server serves: the pages, their shared code, the library and its Wasm build. */
+export const PAGE_ALLOW = Object.freeze(['/web/chat/', '/web/logs/', '/web/demo/', '/web/shared/', '/web/index.js', '/web/dist/']);
 const MAX_BACKENDS = 16;
 const SHUTDOWN_TIMEOUT_MS = 3000;
 
@@ -124,6 +130,20 @@ export function parseArgs(argv) {
   return out;
 }
 
+/** The header that carries the control token on every mutating call of the control API. */
+export const CONTROL_TOKEN_HEADER = 'X-Control-Token';
+
+function sameSecret(given, token) {
+  if (typeof given !== 'string') return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && crypto.timingSafeEqual(a, b);
+}
+
+function isLoopback(host) {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
 function parseIndex(raw, count) {
   if (!/^\d{1,3}$/.test(raw)) return null;
   const i = Number(raw);
@@ -147,6 +167,7 @@ function parseIndex(raw, count) {
  *   heartbeatMs?: number,      // default 5000
  *   chat?: object | false,     // chat API options (see chat-api.js)
  *   root?: string,             // directory whose web/ is served (default: this repository)
+ *   pageRequestTimeoutMs?: number, // page server: 408 for a request not complete by then (default 25000)
  * }} [options]
  */
 export async function startServer(options = {}) {
@@ -163,6 +184,7 @@ export async function startServer(options = {}) {
     heartbeatMs = 5000,
     chat = {},
     root = REPO_ROOT,
+    pageRequestTimeoutMs = undefined,
   } = options;
   if (!Number.isInteger(count) || count < 1 || count > MAX_BACKENDS) throw new RangeError(`backends must be an integer in [1, ${MAX_BACKENDS}], got ${count}`);
   if (!Number.isInteger(portBase) || portBase < 0 || portBase + count > 65535) throw new RangeError(`invalid portBase ${portBase}`);
@@ -175,22 +197,50 @@ export async function startServer(options = {}) {
   let cluster = null;
   let generator = null;
   const pageOrigins = new Set();
+  // The control API's secret: a page of ours reads it from GET /api/token (a
+  // same-origin request); other sites cannot read that answer (no CORS
+  // headers, and the Host and Sec-Fetch-Site checks below), so they cannot
+  // send it, and a request without it changes nothing.
+  const controlToken = crypto.randomBytes(32).toString('base64url');
 
   const controlApi = (app) => {
-    // The server's own source is not for the browser.
-    app.use('/web/server', (req, res) => res.status(404).type('text/plain').send('not found\n'));
     app.get('/', (req, res) => res.redirect(302, '/web/chat/'));
 
     const api = express.Router();
-    api.use(express.json({ limit: '16kb' }));
-    // Mutating calls must come from our own pages (no cross-site CSRF).
+    const deny = (res, error) => res.status(403).json({ error });
+    // Mutating calls must come from our own pages (no cross-site CSRF), with the token.
     api.use((req, res, next) => {
       res.set('Cache-Control', 'no-store');
+      if (req.method === 'GET' || req.method === 'HEAD') return next();
       const origin = req.get('Origin');
-      if (req.method !== 'GET' && req.method !== 'HEAD' && origin !== undefined && !pageOrigins.has(origin)) {
-        return res.status(403).json({ error: `origin ${origin} is not allowed to control the backends` });
+      if (origin !== undefined && !pageOrigins.has(origin)) {
+        return deny(res, `origin ${origin} is not allowed to control the backends`);
+      }
+      if (!sameSecret(req.get(CONTROL_TOKEN_HEADER), controlToken)) {
+        return deny(
+          res,
+          `missing or wrong ${CONTROL_TOKEN_HEADER} header: the control API needs this server's token, which its own pages read from GET /api/token`,
+        );
       }
       next();
+    });
+    // Bodies are read only after the checks above passed.
+    api.use(express.json({ limit: '16kb' }));
+    // The token, for our own pages only. A page of another site cannot read
+    // the answer (no Access-Control-Allow-Origin); the Host check stops a
+    // DNS-rebound name, and browsers say where a request comes from in
+    // Sec-Fetch-Site (required on loopback, where browsers always send it).
+    api.get('/token', (req, res) => {
+      const origin = req.get('Origin');
+      const site = req.get('Sec-Fetch-Site');
+      const hostOk = pageOrigins.has(`http://${req.get('Host')}`);
+      if (!hostOk) return deny(res, `the control token is only given to pages of ${page.origin} (Host ${JSON.stringify(req.get('Host') ?? '')})`);
+      if (origin !== undefined && !pageOrigins.has(origin)) return deny(res, `origin ${origin} may not read the control token`);
+      if (site !== undefined ? site !== 'same-origin' : isLoopback(host)) {
+        return deny(res, `the control token is only given to same-origin requests of this server's pages (Sec-Fetch-Site: ${site ?? 'missing'})`);
+      }
+      res.set('Vary', 'Origin, Sec-Fetch-Site');
+      res.json({ token: controlToken, header: CONTROL_TOKEN_HEADER });
     });
     const describe = (i) => {
       const b = cluster.backends[i];
@@ -258,7 +308,15 @@ export async function startServer(options = {}) {
       }
       ownsStore = true;
     }
-    page = await startPageServer({ host, port: portBase, root, csp: PAGE_CSP, extraRoutes: controlApi, prefixes: ['web'] });
+    page = await startPageServer({
+      host,
+      port: portBase,
+      root,
+      csp: PAGE_CSP,
+      extraRoutes: controlApi,
+      allow: [...PAGE_ALLOW],
+      requestTimeoutMs: pageRequestTimeoutMs,
+    });
     pageOrigins.add(page.origin);
     pageOrigins.add(`http://localhost:${page.port}`);
     cluster = await startCluster({
@@ -281,6 +339,8 @@ export async function startServer(options = {}) {
   let stopping = null;
   return {
     pageOrigin: page.origin,
+    /** The control API's token (send it as X-Control-Token on POST /api/backends/...). */
+    controlToken,
     chatPageUrl: `${page.origin}/web/chat/`,
     logsPageUrl: `${page.origin}/web/logs/`,
     backends: cluster.backends.map((b) =>
@@ -331,6 +391,7 @@ async function main() {
   const o = server.pageOrigin;
   console.log(`sse-balancer: chat ${o}/web/chat/  logs ${o}/web/logs/`);
   console.log(`  demo ${o}/web/demo/   control API ${o}/api/backends`);
+  console.log(`  control token (header ${CONTROL_TOKEN_HEADER} on POST /api/backends/...): ${server.controlToken}`);
   for (const b of server.backends) console.log(`  backend ${b.index}: ${b.origin}  chat ${b.chatUrl}  logs ${b.logsUrl}  post ${b.messagesUrl}`);
   console.log(
     `  store: ${opts.redis ? `redis ${opts.redis} (shared with every process using it)` : 'memory (this process only)'}; ` +

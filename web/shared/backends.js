@@ -1,19 +1,57 @@
 // The backend list of the reference server's control API, and a directory
 // that names an endpoint URL ("#1 · :8082") for display.
 
-/** Calls the page server's control API; resolves with the JSON answer or throws its error. */
-export async function api(path, { method = 'GET', body } = {}) {
-  const response = await fetch(path, {
-    method,
-    headers: body ? { 'Content-Type': 'application/json' } : undefined,
-    body: body ? JSON.stringify(body) : undefined,
-    cache: 'no-store',
-  });
+let tokenRequest = null;
+
+/**
+ * The page server's control token (GET /api/token, a same-origin request that
+ * pages of other sites cannot read). Asked once, again after a failure.
+ */
+function controlToken() {
+  if (!tokenRequest) {
+    tokenRequest = fetch('/api/token', { cache: 'no-store', credentials: 'same-origin' })
+      .then(async (response) => {
+        const payload = await response.json().catch(() => null);
+        if (!response.ok || !payload || typeof payload.token !== 'string') {
+          throw new Error((payload && typeof payload.error === 'string' && payload.error) || `GET /api/token: HTTP ${response.status}`);
+        }
+        return payload;
+      })
+      .catch((err) => {
+        tokenRequest = null;
+        throw err;
+      });
+  }
+  return tokenRequest;
+}
+
+async function request(path, method, body) {
+  const headers = {};
+  if (body) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET' && method !== 'HEAD') {
+    const { token, header } = await controlToken();
+    headers[header] = token;
+  }
+  const response = await fetch(path, { method, headers, body: body ? JSON.stringify(body) : undefined, cache: 'no-store' });
   let payload = null;
   try {
     payload = await response.json();
   } catch {
     // not JSON: the status check below reports it
+  }
+  return { response, payload };
+}
+
+/**
+ * Calls the page server's control API; resolves with the JSON answer or throws
+ * its error. Mutating calls carry the control token (asked for once; asked
+ * again once if the server refuses it, e.g. after a restart made a new one).
+ */
+export async function api(path, { method = 'GET', body } = {}) {
+  let { response, payload } = await request(path, method, body);
+  if (response.status === 403 && method !== 'GET' && method !== 'HEAD' && tokenRequest) {
+    tokenRequest = null;
+    ({ response, payload } = await request(path, method, body));
   }
   if (!response.ok) throw new Error((payload && typeof payload.error === 'string' && payload.error) || `${method} ${path}: HTTP ${response.status}`);
   return payload;

@@ -18,8 +18,9 @@ import { runFailover } from './failover.mjs';
 import { runDispatch } from './dispatch.mjs';
 import { runSize, runStartup } from './startup.mjs';
 import { runMemory } from './memory.mjs';
+import { runOutage } from './outage.mjs';
 
-const SECTIONS = ['failover', 'dispatch', 'size', 'startup', 'memory'];
+const SECTIONS = ['failover', 'outage', 'dispatch', 'size', 'startup', 'memory'];
 const OUT = path.join(ROOT, 'docs/bench/browser.json');
 
 function chromiumVersion() {
@@ -80,6 +81,7 @@ async function main() {
       else if (section === 'size') out.size = await runSize();
       else if (section === 'startup') out.startup = await runStartup({ browser, cfg });
       else if (section === 'memory') out.memory = await runMemory({ browser, cfg });
+      else if (section === 'outage') out.outage = await runOutage({ browser, cfg });
       out[section].loadavg = { before: loadBefore, after: machine().loadavg };
       timings[section] = round((Date.now() - t0) / 1000, 1);
       log(`${section}: ${timings[section]} s`);

@@ -15,7 +15,7 @@ window.track = (urls, options, types = []) => {
     source.addEventListener(type, (e) => log.named.push({ type: e.type, id: e.lastEventId, data: e.data }));
   }
   source.addEventListener('error', (e) => {
-    log.errors.push({ reason: e.reason, endpoint: e.endpoint, readyState: source.readyState });
+    log.errors.push({ reason: e.reason, endpoint: e.endpoint, readyState: source.readyState, at: performance.now() });
   });
   source.addEventListener('failover', (e) => log.failovers.push({ from: e.from, to: e.to, reason: e.reason }));
   window.source = source;

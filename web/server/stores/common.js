@@ -2,16 +2,27 @@
 //
 // Every store implements the same asynchronous interface:
 //
-//   append(channel, type, data, { idempotencyKey }?) -> Promise<{ id, type, data, duplicate? }>
+//   append(channel, type, data, { idempotencyKey, idempotencyScope?, idempotencyFingerprint? }?)
+//                                                    -> Promise<{ id, type, data, duplicate? }>
+//                                                       (rejects with IdempotencyConflictError when the key
+//                                                       was used in the same scope for a different body)
 //   since(channel, lastId)                           -> Promise<entries with id > lastId, oldest first>
 //   subscribe(channel, fn, { onReset }?)              -> unsubscribe()   (fn(entry) for every new entry, in id order;
 //                                                       onReset() if the log restarted with lower ids, e.g. an emptied Redis)
 //   lastId(channel)                                  -> Promise<number> (0 before the first append)
 //   close()                                          -> Promise<void>   (idempotent)
 //
+// Idempotency: a key counts within its channel and its scope (e.g. the
+// client's IP and user name: one user's key never answers for another's
+// message) and is bound to the body: the fingerprint (default: type and data)
+// is stored as a SHA-256 beside the id; a repeat with the same fingerprint
+// answers the first entry (duplicate: true), a different one is refused.
+//
 // Entries are frozen { id, type, data } objects: `id` a positive integer,
 // strictly increasing per channel; `type` the SSE event type; `data` a string
 // (a non-string `data` is stored as its JSON text).
+
+import crypto from 'node:crypto';
 
 /** Channel names: also used in URL paths (/<channel>/events) and Redis keys. */
 export const CHANNEL_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -65,19 +76,61 @@ export function checkCapacity(capacity) {
   return capacity;
 }
 
-/** Validates the options argument of append(); returns the idempotency key or null. */
-export function appendKey(options) {
+const APPEND_OPTIONS = ['idempotencyKey', 'idempotencyScope', 'idempotencyFingerprint'];
+/** Longest idempotencyScope / idempotencyFingerprint accepted (characters). */
+const IDEMPOTENCY_TEXT_MAX = 16384;
+
+const sha256 = (text) => crypto.createHash('sha256').update(text, 'utf8').digest('hex');
+
+function optionalText(options, name) {
+  const v = options[name];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string' || v.length > IDEMPOTENCY_TEXT_MAX) throw new TypeError(`${name} must be a string of at most ${IDEMPOTENCY_TEXT_MAX} characters`);
+  return v;
+}
+
+/**
+ * Validates the options argument of append(). Returns null without an
+ * idempotency key, else { key, id, hash }: `id` the key within its scope
+ * (64 hex digits, the same for every store and process), `hash` the SHA-256
+ * (hex) of the fingerprint (default: type and data).
+ */
+export function appendIdempotency(options, type, data) {
   if (options === undefined || options === null) return null;
   if (typeof options !== 'object' || Array.isArray(options)) throw new TypeError('append options must be an object');
   for (const k of Object.keys(options)) {
-    if (k !== 'idempotencyKey') throw new TypeError(`unknown append option ${JSON.stringify(k)}; expected idempotencyKey`);
+    if (!APPEND_OPTIONS.includes(k)) throw new TypeError(`unknown append option ${JSON.stringify(k)}; expected one of ${APPEND_OPTIONS.join(', ')}`);
   }
   const key = options.idempotencyKey;
-  if (key === undefined || key === null) return null;
+  const scope = optionalText(options, 'idempotencyScope');
+  const fingerprint = optionalText(options, 'idempotencyFingerprint');
+  if (key === undefined || key === null) {
+    if (scope !== null || fingerprint !== null) throw new TypeError('idempotencyScope and idempotencyFingerprint need an idempotencyKey');
+    return null;
+  }
   if (typeof key !== 'string' || !IDEMPOTENCY_KEY_RE.test(key)) {
     throw new TypeError('idempotencyKey must be 1-200 visible ASCII characters');
   }
-  return key;
+  return {
+    key,
+    id: sha256(JSON.stringify([scope ?? '', key])),
+    hash: sha256(fingerprint ?? JSON.stringify([type, data])),
+  };
+}
+
+/** The idempotency key of append()'s options, or null (the older helper; stores use appendIdempotency). */
+export function appendKey(options) {
+  const idem = appendIdempotency(options, '', '');
+  return idem ? idem.key : null;
+}
+
+/** append() was given an idempotency key already used, in the same scope, for a different body. */
+export class IdempotencyConflictError extends Error {
+  constructor(key) {
+    super(`the Idempotency-Key ${JSON.stringify(key)} was already used for a different message; use a new key for a new message`);
+    this.name = 'IdempotencyConflictError';
+    this.field = 'Idempotency-Key';
+  }
 }
 
 export function checkSubscriber(fn) {

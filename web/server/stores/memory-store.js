@@ -12,8 +12,9 @@ import { EventLog } from '../event-log.js';
 import {
   IDEMPOTENCY_TTL_MS,
   DEFAULT_CAPACITY,
+  IdempotencyConflictError,
   StoreClosedError,
-  appendKey,
+  appendIdempotency,
   checkCapacity,
   checkChannel,
   checkLastId,
@@ -56,7 +57,7 @@ export class MemoryStore {
     this._now = now;
     /** @type {Map<string, EventLog>} */
     this._logs = new Map();
-    /** @type {Map<string, {entry: object, expires: number}>} insertion order == expiry order */
+    /** @type {Map<string, {entry: object, hash: string, expires: number}>} channel + scoped key; insertion order == expiry order */
     this._idem = new Map();
     this._closed = false;
     /** @type {Set<() => void>} unsubscribe functions of live subscriptions */
@@ -84,17 +85,20 @@ export class MemoryStore {
     const log = this.log(channel);
     checkType(type);
     const text = toData(data);
-    const key = appendKey(options);
-    if (key === null) return log.append(type, text);
+    const idem = appendIdempotency(options, type, text);
+    if (idem === null) return log.append(type, text);
 
     const now = this._now();
     this._sweep(now);
-    const mapKey = `${channel}\n${key}`;
+    const mapKey = `${channel}\n${idem.id}`;
     const hit = this._idem.get(mapKey);
-    if (hit && hit.expires > now) return Object.freeze({ ...hit.entry, duplicate: true });
+    if (hit && hit.expires > now) {
+      if (hit.hash !== idem.hash) throw new IdempotencyConflictError(idem.key);
+      return Object.freeze({ ...hit.entry, duplicate: true });
+    }
     const entry = log.append(type, text);
     this._idem.delete(mapKey);
-    this._idem.set(mapKey, { entry: { id: entry.id, type: entry.type, data: entry.data }, expires: now + this._ttl });
+    this._idem.set(mapKey, { entry: { id: entry.id, type: entry.type, data: entry.data }, hash: idem.hash, expires: now + this._ttl });
     while (this._idem.size > this._maxKeys) this._idem.delete(this._idem.keys().next().value);
     return entry;
   }

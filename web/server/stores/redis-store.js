@@ -5,7 +5,8 @@
 //   <channel>:seq      the last id handed out (INCR)
 //   <channel>:stream   a stream whose entry ids are `<n>-0`, fields type/data,
 //                      capped with MAXLEN ~ capacity
-// and, for append(..., { idempotencyKey }), <channel>:idem:<key> (PX 5 min).
+// and, for append(..., { idempotencyKey }), <channel>:idem:<scoped key id>
+// (PX 5 min) holding "<id>:<body hash>" (see appendIdempotency in common.js).
 //
 // append() runs one Lua script (EVALSHA, EVAL on NOSCRIPT) that does INCR then
 // XADD, so ids are positive integers, gap-free and atomic across processes.
@@ -22,8 +23,9 @@ import { createClient } from 'redis';
 import {
   IDEMPOTENCY_TTL_MS,
   DEFAULT_CAPACITY,
+  IdempotencyConflictError,
   StoreClosedError,
-  appendKey,
+  appendIdempotency,
   checkCapacity,
   checkChannel,
   checkLastId,
@@ -34,12 +36,18 @@ import {
 import { checkLimit } from './memory-store.js';
 
 // KEYS[1] seq, KEYS[2] stream, KEYS[3] (optional) idempotency key
-// ARGV[1] capacity, ARGV[2] type, ARGV[3] data, ARGV[4] idempotency TTL (ms)
-// Returns { id, 1 if it was an idempotent repeat else 0 }.
+// ARGV[1] capacity, ARGV[2] type, ARGV[3] data, ARGV[4] idempotency TTL (ms), ARGV[5] body hash
+// Returns { id, 0 } when appended, { id, 1 } for an idempotent repeat (same key,
+// same body hash), { id, 2 } when the key was used for a different body.
 export const APPEND_SCRIPT = `
 if #KEYS >= 3 then
   local prev = redis.call('GET', KEYS[3])
-  if prev then return { tonumber(prev), 1 } end
+  if prev then
+    local id, hash = string.match(prev, '^(%d+):(%x+)$')
+    if not id then return { tonumber(prev), 1 } end
+    if hash ~= ARGV[5] then return { tonumber(id), 2 } end
+    return { tonumber(id), 1 }
+  end
 end
 local n = redis.call('INCR', KEYS[1])
 local ok = redis.pcall('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], string.format('%d-0', n), 'type', ARGV[2], 'data', ARGV[3])
@@ -54,7 +62,7 @@ if type(ok) == 'table' and ok.err then
   redis.call('SET', KEYS[1], n)
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], string.format('%d-0', n), 'type', ARGV[2], 'data', ARGV[3])
 end
-if #KEYS >= 3 then redis.call('SET', KEYS[3], n, 'PX', ARGV[4]) end
+if #KEYS >= 3 then redis.call('SET', KEYS[3], n .. ':' .. ARGV[5], 'PX', ARGV[4]) end
 return { n, 0 }
 `;
 const APPEND_SHA = crypto.createHash('sha1').update(APPEND_SCRIPT).digest('hex');
@@ -300,11 +308,11 @@ export class RedisStore {
     checkChannel(channel);
     checkType(type);
     const text = toData(data);
-    const key = appendKey(options);
+    const idem = appendIdempotency(options, type, text);
     await this._verify(channel);
     const k = this._keys(channel);
-    const keys = key === null ? [k.seq, k.stream] : [k.seq, k.stream, k.idem + key];
-    const args = [String(keys.length), ...keys, String(this.capacity), type, text, String(this._idemTtl)];
+    const keys = idem === null ? [k.seq, k.stream] : [k.seq, k.stream, k.idem + idem.id];
+    const args = [String(keys.length), ...keys, String(this.capacity), type, text, String(this._idemTtl), idem === null ? '' : idem.hash];
     let reply;
     try {
       reply = await this.client.sendCommand(['EVALSHA', APPEND_SHA, ...args]);
@@ -314,6 +322,7 @@ export class RedisStore {
     }
     const id = Number(reply[0]);
     this._noteHigh(channel, id);
+    if (Number(reply[1]) === 2) throw new IdempotencyConflictError(idem.key);
     const entry = { id, type, data: text };
     if (Number(reply[1]) === 1) entry.duplicate = true;
     return Object.freeze(entry);
