@@ -703,6 +703,35 @@ function outageSection(b, fleet) {
   return out;
 }
 
+/** Issue 8 item 7: non-reading clients resuming a full log, in a child process. */
+function replaySection(replay) {
+  const out = ['## 8. Replay load on the reference server', ''];
+  if (replay.missing) return [...out, `_${replay.missing}._`, ''];
+  const r = replay.data;
+  const l = r.load;
+  out.push(
+    `\`node tests/bench/replay-load.mjs\` (${r.date}, ${r.machine.cpus} CPUs, load average ${r.machine.loadavg.join(' ')}): a chat log of ` +
+      `${num(l.prefill, 0)} messages of ${num(l.messageBytes, 0)} B; ${l.nonReadingClients} clients resume from id 0 and never read ` +
+      `for ${num(l.holdMs / 1000, 0)} s, then a churn of ${l.churn} such connections; ${l.live} live messages meanwhile; a well-behaved ` +
+      'client resumes from 0 at the same time. Target (issue 8): RSS under 500 MB, the process up, health answers within 100 ms, ' +
+      'the good client receives every message.',
+    '',
+    table(
+      ['figure', 'before (0.1, issue 8)', 'now'],
+      [
+        ['RSS peak', '7.9 GB with about 110 connections; heap out of memory in a churn of 500', `${num(r.rssPeakMB, 1)} MB (baseline ${num(r.rssBaselineMB, 1)} MB)`],
+        ['process alive at the end', 'no (crashed)', r.alive ? 'yes' : '**no**'],
+        ['GET /chat/health latency', 'replays block the event loop for about 0.36 s each', `max ${ms(r.health.maxMs, 0)}, p99 ${ms(r.health.p99Ms, 1)} (${r.health.requests} requests, ${r.health.failed} failed)`],
+        ['server event-loop delay', '–', `max ${ms(r.server.loopDelayMaxMs, 1)}, p99 ${ms(r.server.loopDelayP99Ms, 1)}`],
+        ['well-behaved client resuming from 0', '–', `${num(r.goodClient.received, 0)} of ${num(r.goodClient.expected, 0)} messages, ${r.goodClient.contiguous ? 'in order, none missing' : '**gaps**'}, in ${num(r.goodClient.ms / 1000, 1)} s`],
+        ['slow clients dropped', '–', num(r.server.slowClientsDropped, 0)],
+      ],
+    ),
+    '',
+  );
+  return out;
+}
+
 function memorySection(b) {
   const out = ['## 6. Memory after failovers (Chromium)', ''];
   const mem = b?.memory;
@@ -981,6 +1010,7 @@ function main() {
   const native = load('core-native.json');
   const wasm = load('core-wasm.json');
   const fleet = load('fleet.json');
+  const replay = load('replay-load.json');
   const b = browser.data;
 
   const plots = {};
@@ -1028,6 +1058,7 @@ function main() {
   md.push(...fleetSection(fleet, plots));
   md.push(...memorySection(b));
   md.push(...outageSection(b, fleet));
+  md.push(...replaySection(replay));
   md.push('## Plots', '');
   const plotList = Object.entries(plots);
   if (plotList.length) for (const [key, file] of plotList) md.push(`- [${key}](bench/${file})`);

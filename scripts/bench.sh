@@ -38,6 +38,9 @@ fi
 step "browser benchmarks (tests/bench/browser/run.mjs)"
 node tests/bench/browser/run.mjs || failed+=("tests/bench/browser/run.mjs")
 
+step "replay load on the reference server (tests/bench/replay-load.mjs)"
+node tests/bench/replay-load.mjs --out docs/bench || failed+=("tests/bench/replay-load.mjs")
+
 step "report (scripts/bench-report.mjs)"
 node scripts/bench-report.mjs || failed+=("scripts/bench-report.mjs")
 
