@@ -107,7 +107,9 @@ void Balancer::Fail(FailureReason reason) {
   }
   ready_state_ = ReadyState::kConnecting;
   host_.NotifyError(failed, reason);
-  if (closed_ || retry_timer_ != 0) return;  // a listener closed or resumed
+  // A listener may have closed the source, or brought it back (an `online`
+  // dispatched from an error handler connects at once).
+  if (closed_ || retry_timer_ != 0 || active_connection_ != 0) return;
   // Moving to another endpoint is a failover, made at once. Coming back to
   // the same one (one URL, or no other eligible), every client its server
   // just cut off would return in the same millisecond: spread them a little.
@@ -234,7 +236,9 @@ void Balancer::OnResume(bool active_alive) {
     }
     return;
   }
-  if (retry_timer_ != 0) {
+  // While offline the pending timer is the slow probe: rescheduling it on
+  // every resume would push it later each time.
+  if (retry_timer_ != 0 && !offline_) {
     // The user is back and the stream is down: try now rather than at the
     // end of a cool-down (or a throttled background timer). Ejections stay;
     // the budget and the floor still apply.

@@ -285,15 +285,23 @@ export class BalancedEventSource extends EventTarget {
       if (index < 0) break;
       tried.push(index);
       // Refused before it leaves (a bad header, a forbidden mode): the
-      // caller's error, thrown as is; no endpoint is blamed.
-      const outgoing = new Request(targets[index], request);
+      // caller's error, thrown as is; no endpoint is blamed. On a retry (a
+      // stream body cannot be sent twice) the first failure is the answer.
+      let outgoing;
+      try {
+        outgoing = new Request(targets[index], request);
+      } catch (error) {
+        throw lastError ?? error;
+      }
       const blocked = watchPolicyBlocks();
       try {
         const response = await globalThis.fetch(outgoing);
         defineReadOnly(response, { endpoint: this.#urls[index] });
         return response;
       } catch (error) {
-        if (error?.name === 'AbortError') throw error;
+        // Aborted by the caller (abort(), AbortSignal.timeout(), any reason):
+        // says nothing about the endpoint, and every retry would abort too.
+        if (error?.name === 'AbortError' || outgoing.signal.aborted) throw error;
         lastError = error;
         // A Content-Security-Policy block also rejects with a TypeError, but
         // the request never left: it says nothing about the endpoint.
@@ -442,7 +450,9 @@ function watchPolicyBlocks() {
     async saw(url) {
       if (!target) return false;
       await new Promise((resolve) => setTimeout(resolve, 0));
-      return blocked.has(url) || blocked.has(new URL(url).origin);
+      const bare = new URL(url);
+      bare.hash = ''; // blockedURI never carries the fragment
+      return blocked.has(bare.href) || blocked.has(bare.origin);
     },
     stop: () => target?.removeEventListener('securitypolicyviolation', listener),
   };

@@ -228,3 +228,37 @@ test('a request the page\'s CSP blocks, or a bad header, does not cool a healthy
     await strict.close();
   }
 });
+
+test('a request the caller aborts (a timeout, or any abort reason) is not retried and cools no endpoint down', async ({
+  page,
+}) => {
+  await open(page);
+  // Every backend now holds new requests for 5 s (the open stream keeps going).
+  for (let i = 0; i < server.backends.length; i++) await server.cluster.setMode(i, 'slow-accept', { delayMs: 5000 });
+  const sent = [];
+  page.on('request', (r) => r.resourceType() === 'fetch' && sent.push(r.url()));
+  const r = await page.evaluate(async () => {
+    const out = {};
+    try {
+      await window.source.fetch('/chat/events', { signal: AbortSignal.timeout(200) });
+    } catch (e) {
+      out.timeout = e.name;
+    }
+    const controller = new AbortController();
+    controller.abort(new Error('user left the page'));
+    try {
+      await window.source.fetch('/chat/messages', { method: 'POST', body: '{}', signal: controller.signal, idempotent: true });
+    } catch (e) {
+      out.custom = e.message;
+    }
+    out.stats = window.source.stats();
+    return out;
+  });
+  expect(r.timeout).toBe('TimeoutError');
+  expect(r.custom).toBe('user left the page');
+  expect(sent.length).toBe(1); // the timed-out one; the aborted one never left, and neither was retried
+  for (const e of r.stats.endpoints) {
+    expect(e.failures).toBe(0);
+    expect(e.state).not.toBe('cooling-down');
+  }
+});

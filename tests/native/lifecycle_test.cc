@@ -518,6 +518,59 @@ TEST_F(LifecycleTest, CloseWhileOfflineCancelsTheProbe) {
   EXPECT_FALSE(balancer().retry_pending());
 }
 
+// Regression (review of issue 8): every resume while offline re-armed the
+// slow probe at now + max_ms, so a user switching tabs more often than that
+// never got a probe while navigator.onLine was wrongly false.
+TEST_F(LifecycleTest, ResumeWhileOfflineKeepsThePendingProbe) {
+  MakeBalancer(1);
+  balancer().Start();
+  balancer().OnOffline();
+  FailActive(FailureReason::kHttp);  // t=0: probe due at max_ms
+  ASSERT_EQ(host_.timers().size(), 1u);
+  EXPECT_EQ(host_.timers()[0].due_ms, 30000);
+  for (int i = 0; i < 10; ++i) {
+    host_.Advance(20000);
+    balancer().OnResume(/*active_alive=*/true);
+    if (ConnectionCount() > 1) break;
+  }
+  ASSERT_EQ(ConnectionCount(), 2u);
+  EXPECT_EQ(LastAttemptAt(), 30000);
+}
+
+// A host whose error notification brings the browser back online, as a page
+// listener dispatching `online` from its error handler would.
+class OnlineFromErrorListenerHost : public FakeHost {
+ public:
+  void NotifyError(std::size_t endpoint, FailureReason reason) override {
+    FakeHost::NotifyError(endpoint, reason);
+    if (balancer_ != nullptr) {
+      Balancer* balancer = balancer_;
+      balancer_ = nullptr;
+      balancer->OnOnline();
+    }
+  }
+  Balancer* balancer_ = nullptr;
+};
+
+// Regression (review of issue 8): Fail() went on to connect after a
+// listener's OnOnline() had already connected: two connections open.
+TEST(LifecycleReentrancyTest, OnlineFromAnErrorListenerOpensOneConnection) {
+  OnlineFromErrorListenerHost host;
+  BalancerOptions options;
+  options.backoff.jitter = 0;
+  Balancer balancer({"https://a.example/e", "https://b.example/e"}, options,
+                    MakePolicy("round-robin"), host);
+  host.set_balancer(&balancer);
+  balancer.Start();
+  balancer.OnOffline();
+  host.balancer_ = &balancer;
+  balancer.OnError(host.opened().back().id, FailureReason::kNetwork);
+  EXPECT_EQ(host.max_open(), 1u);
+  EXPECT_EQ(host.open_ids().size(), 1u);
+  EXPECT_TRUE(host.host_errors().empty());
+  balancer.Close();
+}
+
 }  // namespace
 }  // namespace test
 }  // namespace sse_balancer
