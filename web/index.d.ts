@@ -104,6 +104,13 @@ export interface BalancedEventSourceOptions {
    * @default null
    */
   urlProvider?: ((url: string, info: UrlProviderInfo) => string | URL | Promise<string | URL>) | null;
+  /**
+   * The EventSource implementation to drive, for where there is no platform
+   * one (Node, e.g. the `eventsource` package); null uses the platform's,
+   * captured when the module loaded.
+   * @default null
+   */
+  EventSource?: (new (url: string, init?: { withCredentials?: boolean }) => EventSource) | null;
 }
 
 /** One endpoint's state and counters, from `stats()`. */

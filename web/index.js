@@ -11,26 +11,44 @@ const CONNECTING = 0;
 const OPEN = 1;
 const CLOSED = 2;
 
-// Start fetching the .wasm at once, while the glue module loads, instead of
+// Start reading the .wasm at once, while the glue module loads, instead of
 // after it (a static import of the glue would fetch index.js, then the glue,
-// then the .wasm, one after the other).
+// then the .wasm, one after the other). In a browser that is a fetch; where
+// the module itself was loaded from a file (Node, e.g. a page's modules
+// imported for server-side rendering, or Deno), the package's own file.
 const wasmUrl = new URL('./dist/sse-balancer-core.wasm', import.meta.url);
-const wasmResponse = globalThis.fetch(wasmUrl, { credentials: 'same-origin' });
-wasmResponse.catch(() => {}); // reported through instantiate below
+const wasmSource = readWasm();
+wasmSource.catch(() => {}); // reported through instantiate below
+
+function readWasm() {
+  if (wasmUrl.protocol === 'file:') {
+    // A computed specifier: bundlers for the browser leave it alone.
+    const fsModule = 'node:fs/promises';
+    return import(/* @vite-ignore */ fsModule).then((fs) => fs.readFile(wasmUrl));
+  }
+  if (typeof globalThis.fetch !== 'function') {
+    return Promise.reject(new Error('sse-balancer: no fetch() to load the Wasm core with'));
+  }
+  return globalThis.fetch(wasmUrl, { credentials: 'same-origin' });
+}
 
 async function instantiate(imports) {
-  const response = await wasmResponse;
-  if (!response.ok) throw new Error(`sse-balancer: cannot load ${wasmUrl} (HTTP ${response.status})`);
+  const source = await wasmSource;
+  if (!(source instanceof Response)) return WebAssembly.instantiate(source, imports);
+  if (!source.ok) throw new Error(`sse-balancer: cannot load ${wasmUrl} (HTTP ${source.status})`);
   try {
-    return await WebAssembly.instantiateStreaming(response.clone(), imports);
+    return await WebAssembly.instantiateStreaming(source.clone(), imports);
   } catch (error) {
     // A server that does not send application/wasm: compile from bytes.
     if (!(error instanceof TypeError)) throw error;
-    return WebAssembly.instantiate(await response.arrayBuffer(), imports);
+    return WebAssembly.instantiate(await source.arrayBuffer(), imports);
   }
 }
 
-/** Resolves once the Wasm core is loaded (the module awaits it on import). */
+let loadFailed;
+const failure = new Promise((_, reject) => {
+  loadFailed = reject;
+});
 const loading = import('./dist/sse-balancer-core.js').then(({ default: createSseBalancerCore }) =>
   createSseBalancerCore({
     instantiateWasm(imports, receive) {
@@ -42,17 +60,31 @@ const loading = import('./dist/sse-balancer-core.js').then(({ default: createSse
     },
   }),
 );
-let loadFailed;
-const failure = new Promise((_, reject) => {
-  loadFailed = reject;
-});
+// The glue's own promise also rejects when instantiation fails: handled
+// here, through the race, so nothing is left unhandled.
+loading.catch(() => {});
 const loaded = Promise.race([loading, failure]);
+
+/**
+ * Resolves once the Wasm core is loaded (the module awaits it on import);
+ * rejects with the reason when it could not be. Importing never throws: a
+ * module graph imported where the core cannot load (server-side rendering
+ * without the file, a restricted worker) still evaluates, and the
+ * constructor says what went wrong.
+ */
 export const ready = loaded.then(() => undefined);
-const core = await loaded;
-const POLICIES = Object.freeze(Array.from(core.policyNames()));
+ready.catch(() => {});
+let core = null;
+let loadError = null;
+try {
+  core = await loaded;
+} catch (error) {
+  loadError = error;
+}
+const POLICIES = Object.freeze(core ? Array.from(core.policyNames()) : []);
 
 /** The defaults of every option the core applies: the core owns them. */
-const CORE = core.defaultOptions();
+const CORE = core ? core.defaultOptions() : {};
 
 /**
  * Every option, its default, and its check. Options the core applies take
@@ -82,6 +114,7 @@ const OPTIONS = Object.freeze({
   maxEjectedPercent: { default: CORE.maxEjectedPercent, check: checkNumber(0, 100) },
   maxConnectsPerMinute: { default: CORE.maxConnectsPerMinute, check: checkInteger(0, 1e6) },
   urlProvider: { default: null, check: checkUrlProvider },
+  EventSource: { default: null, check: checkEventSourceClass },
 });
 
 /** Browser signals that say the network or the page came back. */
@@ -143,19 +176,26 @@ export class BalancedEventSource extends EventTarget {
 
   constructor(urls, options = undefined) {
     super();
-    if (typeof PlatformEventSource !== 'function') {
-      throw new TypeError(
-        'BalancedEventSource: this environment has no EventSource (globalThis.EventSource was not a constructor when sse-balancer loaded)',
-      );
+    if (core === null) {
+      throw new Error(`BalancedEventSource: the Wasm core could not be loaded (${loadError?.message ?? loadError})`, {
+        cause: loadError,
+      });
     }
     const endpoints = normalizeUrls(urls);
     const config = normalizeOptions(options);
+    const EventSourceClass = config.EventSource ?? PlatformEventSource;
+    if (typeof EventSourceClass !== 'function') {
+      throw new TypeError(
+        'BalancedEventSource: this environment has no EventSource (globalThis.EventSource was not a constructor ' +
+          'when sse-balancer loaded); pass an implementation as the EventSource option',
+      );
+    }
     this.#urls = endpoints;
     this.#lastUrl = endpoints[0];
     this.#withCredentials = config.withCredentials;
     this.#urlProvider = config.urlProvider;
     const bridge = {
-      eventSourceClass: PlatformEventSource,
+      eventSourceClass: EventSourceClass,
       listenerFor: (connectionId) => (event) => this.#onSourceEvent(connectionId, event),
       onTimer: (timerId) => this.#guard(() => this.#core.onTimer(timerId)),
       notifyOpen: (endpoint) => {
@@ -180,7 +220,7 @@ export class BalancedEventSource extends EventTarget {
         this.dispatchEvent(event);
       },
     };
-    const { urlProvider, ...coreOptions } = config;
+    const { urlProvider, EventSource: _eventSource, ...coreOptions } = config;
     coreOptions.hasUrlProvider = urlProvider !== null;
     this.#core = new core.WasmBalancer(endpoints, coreOptions, bridge);
     // The watchdog needs to see the server's named heartbeat events.
@@ -563,6 +603,11 @@ function checkEventType(value, key) {
 
 function checkUrlProvider(value, key) {
   if (value !== null && typeof value !== 'function') fail(key, 'a function or null', value);
+  return value;
+}
+
+function checkEventSourceClass(value, key) {
+  if (value !== null && typeof value !== 'function') fail(key, 'an EventSource constructor or null', value);
   return value;
 }
 

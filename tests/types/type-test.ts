@@ -45,6 +45,7 @@ assertType<
     | 'maxEjectedPercent'
     | 'maxConnectsPerMinute'
     | 'urlProvider'
+    | 'EventSource'
   >
 >();
 

@@ -14,8 +14,7 @@
 //                 only case where a one-URL client can recover)
 import {
   CLIENTS,
-  PAGES,
-  clockOffset,
+  openClientsPage,
   log,
   nodeNow,
   ratio,
@@ -43,15 +42,6 @@ const WARM_EVENTS = 15;
 function clientOptions(kind, cfg) {
   if (kind === 'sse-balancer') return { heartbeatTimeoutMs: cfg.heartbeatTimeoutMs };
   return undefined;
-}
-
-async function openPage(context, origin) {
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(`${origin}${PAGES}/clients.html`);
-  await page.waitForFunction(() => window.benchReady === true, null, { timeout: 15_000 });
-  return { page, errors, offset: await clockOffset(page) };
 }
 
 /** A fresh client's time to open and to its first event (page clock). */
@@ -246,7 +236,7 @@ export async function runFailover({ browser, cfg }) {
   try {
     const kinds = ['plain', ...CLIENTS];
     const pageSet = {};
-    for (const kind of kinds) pageSet[kind] = await openPage(context, pages.origin);
+    for (const kind of kinds) pageSet[kind] = await openClientsPage(context, pages.origin);
     result.setup.clockOffsets = Object.fromEntries(
       kinds.map((k) => [k, { offsetMs: round(pageSet[k].offset.offsetMs, 3), rttMs: round(pageSet[k].offset.rttMs, 3) }]),
     );

@@ -231,3 +231,13 @@ export function machine() {
 export function log(...args) {
   console.log('[bench]', ...args);
 }
+
+/** A page of clients.html in `context`, ready, with its clock offset. */
+export async function openClientsPage(context, origin) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${origin}${PAGES}/clients.html`);
+  await page.waitForFunction(() => window.benchReady === true, null, { timeout: 15_000 });
+  return { page, errors, offset: await clockOffset(page) };
+}

@@ -15,7 +15,7 @@
 //          each end, and lost ids.
 //
 // Prints figures; never asserts on time.
-import { CLIENTS, PAGES, clockOffset, log, nodeNow, round, sleep, startBackends, startPages, summary } from './lib.mjs';
+import { CLIENTS, log, openClientsPage, nodeNow, round, sleep, startBackends, startPages, summary } from './lib.mjs';
 
 /** Outage lengths (ms) and trials of each (BENCH_OUTAGES="2000:10,5000:5"). */
 function outagePlan(cfg) {
@@ -29,15 +29,6 @@ function outagePlan(cfg) {
 
 /** Clients measured: those that can use three URLs. */
 const KINDS = CLIENTS.filter((c) => c !== 'reconnecting-eventsource');
-
-async function openPage(context, origin) {
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(`${origin}${PAGES}/clients.html`);
-  await page.waitForFunction(() => window.benchReady === true, null, { timeout: 15_000 });
-  return { page, errors, offset: await clockOffset(page) };
-}
 
 function accounting(ids) {
   if (ids.length === 0) return { lost: 0, duplicates: 0 };
@@ -100,7 +91,7 @@ async function runOutages(browser, env, pagesOrigin, cfg) {
     context.on('request', (r) => {
       if (r.resourceType() === 'eventsource' && origins.has(new URL(r.url()).origin)) entry.attempts.push(nodeNow());
     });
-    Object.assign(entry, await openPage(context, pagesOrigin));
+    Object.assign(entry, await openClientsPage(context, pagesOrigin));
     clients[kind] = entry;
   }
   const results = [];
@@ -147,7 +138,7 @@ async function runEnds(browser, env, pagesOrigin, cfg) {
   const cycles = Number(process.env.BENCH_END_CYCLES || 15);
   const count = Math.max(1, Math.round(endAfterMs / cfg.intervalMs));
   const context = await browser.newContext();
-  const { page } = await openPage(context, pagesOrigin);
+  const { page } = await openClientsPage(context, pagesOrigin);
   const out = {};
   try {
     for (const [label, urls] of [
