@@ -203,14 +203,16 @@ test('budget: servers answering 500 as fast as they can never get more than maxC
   await track(page, env.urls, { initialBackoffMs: 10, maxBackoffMs: 20, minRetryMs: 10, maxConnectsPerMinute: 8 });
   await page.waitForTimeout(3000);
   // Without the budget, 10-20 ms backoffs over three backends would make
-  // hundreds of attempts in 3 s. Past half the budget the outage sweeps slow
-  // to the pace it sustains (3 per 60 s / 8 = 22.5 s), so it is not even
-  // spent: every backend was tried, then the client waits.
-  expect(attempts.length).toBeGreaterThanOrEqual(6);
-  expect(attempts.length).toBeLessThanOrEqual(8);
+  // hundreds of attempts in 3 s. Past half the budget the outage rounds slow
+  // to the pace it sustains (3 per 60 s / 8 = 22.5 s), so it may not even be
+  // spent; how many attempts come before that depends on how fast the 10 ms
+  // cool-downs end, but never more than the budget, and every backend is
+  // tried.
   const stats = await page.evaluate(() => window.source.stats());
+  expect(attempts.length).toBeGreaterThanOrEqual(4);
+  expect(attempts.length).toBeLessThanOrEqual(8);
   expect(stats.connectsLastMinute).toEqual({ used: attempts.length, limit: 8 });
-  expect(stats.endpoints.map((e) => e.connects >= 2)).toEqual([true, true, true]);
+  for (const e of stats.endpoints) expect(e.connects).toBeGreaterThanOrEqual(1);
   expect(stats.readyState).toBe(0);
 });
 
