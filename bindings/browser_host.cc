@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace sse_balancer::bindings {
 
@@ -20,12 +21,10 @@ BrowserHost::BrowserHost(val bridge, bool with_credentials,
       event_source_class_(bridge_["eventSourceClass"]),
       on_timer_(bridge_["onTimer"]),
       with_credentials_(with_credentials),
-      has_url_provider_(has_url_provider) {
-  for (const char* type : kBuiltinTypes) known_types_.insert(type);
-}
+      has_url_provider_(has_url_provider) {}
 
 BrowserHost::~BrowserHost() {
-  for (auto& [id, connection] : connections_) {
+  for (Connection& connection : connections_) {
     connection.source.call<void>("close");
   }
   for (auto& [id, handle] : timers_) {
@@ -33,10 +32,29 @@ BrowserHost::~BrowserHost() {
   }
 }
 
+std::vector<BrowserHost::Connection>::iterator BrowserHost::FindConnection(
+    ConnectionId id) {
+  return std::find_if(connections_.begin(), connections_.end(),
+                      [id](const Connection& c) { return c.id == id; });
+}
+
+bool BrowserHost::ForgetAwaiting(ConnectionId id) {
+  auto it = std::find(awaiting_url_.begin(), awaiting_url_.end(), id);
+  if (it == awaiting_url_.end()) return false;
+  awaiting_url_.erase(it);
+  return true;
+}
+
+void BrowserHost::TimerFired(TimerId id) {
+  auto it = std::find_if(timers_.begin(), timers_.end(),
+                         [id](const auto& t) { return t.first == id; });
+  if (it != timers_.end()) timers_.erase(it);
+}
+
 void BrowserHost::OpenConnection(ConnectionId id, std::size_t endpoint,
                                  const std::string& url) {
   if (has_url_provider_) {
-    awaiting_url_.insert(id);
+    awaiting_url_.push_back(id);
     bridge_.call<void>("resolveUrl", id, static_cast<int>(endpoint), url);
     return;
   }
@@ -44,16 +62,20 @@ void BrowserHost::OpenConnection(ConnectionId id, std::size_t endpoint,
 }
 
 bool BrowserHost::CompleteOpen(ConnectionId id, const std::string& url) {
-  if (awaiting_url_.erase(id) == 0) return false;
+  if (!ForgetAwaiting(id)) return false;
   CreateSource(id, url);
   return true;
 }
 
 bool BrowserHost::IsAlive(ConnectionId id) const {
-  if (awaiting_url_.count(id) != 0) return true;
-  auto it = connections_.find(id);
+  if (std::find(awaiting_url_.begin(), awaiting_url_.end(), id) !=
+      awaiting_url_.end()) {
+    return true;
+  }
+  auto it = std::find_if(connections_.begin(), connections_.end(),
+                         [id](const Connection& c) { return c.id == id; });
   if (it == connections_.end()) return false;
-  return it->second.source["readyState"].as<int>() != 2;  // CLOSED
+  return it->source["readyState"].as<int>() != 2;  // CLOSED
 }
 
 void BrowserHost::CreateSource(ConnectionId id, const std::string& url) {
@@ -67,19 +89,19 @@ void BrowserHost::CreateSource(ConnectionId id, const std::string& url) {
   for (const std::string& type : types_) {
     source.call<void>("addEventListener", type, listener);
   }
-  connections_.insert_or_assign(id, Connection{source, listener});
+  connections_.push_back(Connection{id, source, listener});
 }
 
 void BrowserHost::CloseConnection(ConnectionId id) {
-  awaiting_url_.erase(id);
-  auto it = connections_.find(id);
+  ForgetAwaiting(id);
+  auto it = FindConnection(id);
   if (it == connections_.end()) return;
-  it->second.source.call<void>("close");
+  it->source.call<void>("close");
   connections_.erase(it);
 }
 
 void BrowserHost::StartTimer(TimerId id, double delay_ms) {
-  timers_.insert_or_assign(
+  timers_.emplace_back(
       id, val::global().call<val>("setTimeout", on_timer_,
                                   // Browsers truncate fractions; rounding up
                                   // keeps the timer from firing early.
@@ -87,7 +109,8 @@ void BrowserHost::StartTimer(TimerId id, double delay_ms) {
 }
 
 void BrowserHost::CancelTimer(TimerId id) {
-  auto it = timers_.find(id);
+  auto it = std::find_if(timers_.begin(), timers_.end(),
+                         [id](const auto& t) { return t.first == id; });
   if (it == timers_.end()) return;
   val::global().call<void>("clearTimeout", it->second);
   timers_.erase(it);
@@ -111,9 +134,12 @@ void BrowserHost::NotifyFailover(std::optional<std::size_t> from,
 }
 
 void BrowserHost::Listen(const std::string& type) {
-  if (!known_types_.insert(type).second) return;
+  for (const char* builtin : kBuiltinTypes) {
+    if (type == builtin) return;
+  }
+  if (std::find(types_.begin(), types_.end(), type) != types_.end()) return;
   types_.push_back(type);
-  for (auto& [id, connection] : connections_) {
+  for (Connection& connection : connections_) {
     connection.source.call<void>("addEventListener", type, connection.listener);
   }
 }

@@ -5,8 +5,7 @@
 #include <emscripten/val.h>
 
 #include <string>
-#include <unordered_map>
-#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "host.h"
@@ -44,35 +43,41 @@ class BrowserHost final : public Host {
   /// Forwards a named event type to every open EventSource, now and later.
   void Listen(const std::string& type);
   /// The timer fired; forget its handle.
-  void TimerFired(TimerId id) { timers_.erase(id); }
+  void TimerFired(TimerId id);
   /// The URL provider answered for `id`: open the EventSource now, unless
   /// the connection was closed meanwhile. Returns false if it was.
   bool CompleteOpen(ConnectionId id, const std::string& url);
   /// The URL provider failed for `id`. Returns false if `id` was closed
   /// meanwhile (nothing to report).
-  bool AbandonOpen(ConnectionId id) { return awaiting_url_.erase(id) != 0; }
+  bool AbandonOpen(ConnectionId id) { return ForgetAwaiting(id); }
   /// Whether connection `id` still looks usable (its EventSource is not
   /// CLOSED, or it is waiting for its URL).
   bool IsAlive(ConnectionId id) const;
 
  private:
+  // A handful of entries at most (one connection, two timers): flat vectors,
+  // a fraction of the Wasm of the standard hash containers.
   struct Connection {
+    ConnectionId id;
     emscripten::val source;
     emscripten::val listener;
   };
 
   void CreateSource(ConnectionId id, const std::string& url);
+  std::vector<Connection>::iterator FindConnection(ConnectionId id);
+  bool ForgetAwaiting(ConnectionId id);
 
   emscripten::val bridge_;
   emscripten::val event_source_class_;
   emscripten::val on_timer_;
   bool with_credentials_;
   bool has_url_provider_;
+  /// Named event types forwarded to every EventSource (besides the
+  /// built-in open, error and message).
   std::vector<std::string> types_;
-  std::unordered_set<std::string> known_types_;
-  std::unordered_set<ConnectionId> awaiting_url_;
-  std::unordered_map<ConnectionId, Connection> connections_;
-  std::unordered_map<TimerId, emscripten::val> timers_;
+  std::vector<ConnectionId> awaiting_url_;
+  std::vector<Connection> connections_;
+  std::vector<std::pair<TimerId, emscripten::val>> timers_;
 };
 
 }  // namespace sse_balancer::bindings

@@ -15,29 +15,55 @@ std::vector<std::string> UrlsFromJs(const val& urls) {
   return out;
 }
 
+namespace {
+
+/// One numeric option: its JS name and how it reads and writes the core's
+/// options. The one table both directions use (options in, defaults out).
+struct NumericOption {
+  const char* name;
+  double (*get)(const BalancerOptions&);
+  void (*set)(BalancerOptions&, double);
+};
+
+#define SSEB_OPTION(js_name, field)                    \
+  NumericOption {                                      \
+    js_name,                                           \
+        [](const BalancerOptions& o) -> double {       \
+          return static_cast<double>(o.field);         \
+        },                                             \
+        [](BalancerOptions& o, double v) {             \
+          o.field = static_cast<decltype(o.field)>(v); \
+        }                                              \
+  }
+
+const NumericOption kNumericOptions[] = {
+    SSEB_OPTION("initialBackoffMs", backoff.initial_ms),
+    SSEB_OPTION("backoffMultiplier", backoff.multiplier),
+    SSEB_OPTION("maxBackoffMs", backoff.max_ms),
+    SSEB_OPTION("jitter", backoff.jitter),
+    SSEB_OPTION("minRetryMs", backoff.min_ms),
+    SSEB_OPTION("resetBackoffAfterMs", backoff.reset_after_ms),
+    SSEB_OPTION("maxOutageRetryMs", backoff.max_outage_ms),
+    SSEB_OPTION("ejectAfterFailures", ejection.after_failures),
+    SSEB_OPTION("ejectionMs", ejection.base_ms),
+    SSEB_OPTION("maxEjectionMs", ejection.max_ms),
+    SSEB_OPTION("maxEjectedPercent", ejection.max_percent),
+    SSEB_OPTION("heartbeatTimeoutMs", watchdog.heartbeat_timeout_ms),
+    SSEB_OPTION("connectTimeoutMs", watchdog.connect_timeout_ms),
+    SSEB_OPTION("maxConnectsPerMinute", max_connects_per_minute),
+    SSEB_OPTION("dedupWindow", dedup_window),
+};
+
+#undef SSEB_OPTION
+
+}  // namespace
+
 BalancerOptions OptionsFromJs(const val& options) {
   BalancerOptions out;
-  BackoffOptions& backoff = out.backoff;
-  backoff.initial_ms = options["initialBackoffMs"].as<double>();
-  backoff.multiplier = options["backoffMultiplier"].as<double>();
-  backoff.max_ms = options["maxBackoffMs"].as<double>();
-  backoff.jitter = options["jitter"].as<double>();
-  backoff.min_ms = options["minRetryMs"].as<double>();
-  backoff.reset_after_ms = options["resetBackoffAfterMs"].as<double>();
-  backoff.max_outage_ms = options["maxOutageRetryMs"].as<double>();
-  EjectionOptions& ejection = out.ejection;
-  ejection.after_failures = options["ejectAfterFailures"].as<int>();
-  ejection.base_ms = options["ejectionMs"].as<double>();
-  ejection.max_ms = options["maxEjectionMs"].as<double>();
-  ejection.max_percent = options["maxEjectedPercent"].as<double>();
-  out.watchdog.heartbeat_timeout_ms =
-      options["heartbeatTimeoutMs"].as<double>();
-  out.watchdog.connect_timeout_ms = options["connectTimeoutMs"].as<double>();
-  out.max_connects_per_minute =
-      static_cast<std::size_t>(options["maxConnectsPerMinute"].as<double>());
+  for (const NumericOption& option : kNumericOptions) {
+    option.set(out, options[option.name].as<double>());
+  }
   out.last_event_id_param = options["lastEventIdParam"].as<std::string>();
-  out.dedup_window =
-      static_cast<std::size_t>(options["dedupWindow"].as<double>());
   out.seed = static_cast<std::uint64_t>(options["seed"].as<double>());
   out.initial_last_event_id = options["lastEventId"].as<std::string>();
   return out;
@@ -45,27 +71,12 @@ BalancerOptions OptionsFromJs(const val& options) {
 
 val DefaultOptionsToJs() {
   const BalancerOptions defaults;
-  const BackoffOptions& backoff = defaults.backoff;
-  const EjectionOptions& ejection = defaults.ejection;
   val out = val::object();
+  for (const NumericOption& option : kNumericOptions) {
+    out.set(option.name, option.get(defaults));
+  }
   out.set("lastEventIdParam", defaults.last_event_id_param);
   out.set("lastEventId", defaults.initial_last_event_id);
-  out.set("initialBackoffMs", backoff.initial_ms);
-  out.set("backoffMultiplier", backoff.multiplier);
-  out.set("maxBackoffMs", backoff.max_ms);
-  out.set("jitter", backoff.jitter);
-  out.set("minRetryMs", backoff.min_ms);
-  out.set("resetBackoffAfterMs", backoff.reset_after_ms);
-  out.set("maxOutageRetryMs", backoff.max_outage_ms);
-  out.set("dedupWindow", static_cast<double>(defaults.dedup_window));
-  out.set("heartbeatTimeoutMs", defaults.watchdog.heartbeat_timeout_ms);
-  out.set("connectTimeoutMs", defaults.watchdog.connect_timeout_ms);
-  out.set("ejectAfterFailures", ejection.after_failures);
-  out.set("ejectionMs", ejection.base_ms);
-  out.set("maxEjectionMs", ejection.max_ms);
-  out.set("maxEjectedPercent", ejection.max_percent);
-  out.set("maxConnectsPerMinute",
-          static_cast<double>(defaults.max_connects_per_minute));
   return out;
 }
 

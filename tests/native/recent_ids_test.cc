@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <deque>
+#include <random>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -125,6 +128,43 @@ TEST(RecentIdsTest, TheEmptyIdIsAnIdLikeAnyOther) {
   ids.Insert("");
   EXPECT_TRUE(ids.Contains(""));
   EXPECT_FALSE(ids.Contains(std::string_view("\0", 1)));
+}
+
+// The open-addressing table against a plain model: the last `capacity`
+// distinct ids, oldest forgotten first. Small windows over a small id space
+// make probe runs collide, wrap around the table and shift back on every
+// erase.
+TEST(RecentIdsTest, AgreesWithAPlainModelThroughManyEvictions) {
+  std::mt19937 rng(20261201);
+  for (std::size_t capacity : {1u, 2u, 3u, 5u, 8u, 13u, 64u}) {
+    SCOPED_TRACE(capacity);
+    RecentIds ids(capacity);
+    std::deque<std::string> order;
+    std::set<std::string> model;
+    std::uniform_int_distribution<int> pick(0, static_cast<int>(capacity) * 3);
+    for (int step = 0; step < 20000; ++step) {
+      const std::string id = std::to_string(pick(rng));
+      ASSERT_EQ(ids.Contains(id), model.count(id) == 1) << "step " << step;
+      ids.Insert(id);
+      if (model.insert(id).second) {
+        order.push_back(id);
+        if (order.size() > capacity) {
+          model.erase(order.front());
+          order.pop_front();
+        }
+      }
+      ASSERT_EQ(ids.size(), model.size());
+      if (step % 997 == 0) {
+        for (int k = 0; k <= static_cast<int>(capacity) * 3; ++k) {
+          const std::string probe = std::to_string(k);
+          ASSERT_EQ(ids.Contains(probe), model.count(probe) == 1) << probe;
+        }
+      }
+    }
+    ids.Clear();
+    EXPECT_EQ(ids.size(), 0u);
+    for (const std::string& id : model) EXPECT_FALSE(ids.Contains(id));
+  }
 }
 
 }  // namespace
