@@ -732,6 +732,42 @@ function replaySection(replay) {
   return out;
 }
 
+/** Issue 9: what each cost step moved (docs/bench/cost-steps.json, recorded by hand from bench runs). */
+function costSection(steps, b) {
+  const out = ['## 9. Cost steps (bytes, start-up, CPU per event)', ''];
+  if (steps.missing) return [...out, `_${steps.missing}._`, ''];
+  const s = steps.data;
+  out.push(
+    s.note,
+    '',
+    table(
+      ['step', 'shipped JS + Wasm (gzip / brotli)', 'of which Wasm (gzip)', 'Vite app grows by (gzip / brotli)', 'import to ready (median)', 'CPU per event vs plain', 'added CPU per event', 'load average'],
+      s.steps.map((r) => [
+        r.step,
+        `${kb(r.shippedGzip)} / ${kb(r.shippedBrotli)}`,
+        kb(r.wasmGzip),
+        isNum(r.viteAppAddedGzip) ? `${kb(r.viteAppAddedGzip)} / ${kb(r.viteAppAddedBrotli)}` : '–',
+        ms(r.importMedianMs, 2),
+        `${num(r.cpuRatioToPlain, 3)}×`,
+        `${num(r.addedCpuNsPerEvent, 0)} ns`,
+        r.loadavg,
+      ]),
+    ),
+    '',
+    s.perEventAnalysis,
+    '',
+  );
+  const v = b?.size?.viteApp;
+  if (v) {
+    out.push(
+      `This run: ${v.method}: ${kb(v.with.total.gzip)} with, ${kb(v.without.total.gzip)} without, **${kb(v.added.gzip)} gzip ` +
+        `(${kb(v.added.brotli)} brotli) added**. Issue 9's goal is 20 KB (stretch 15 KB).`,
+      '',
+    );
+  }
+  return out;
+}
+
 function memorySection(b) {
   const out = ['## 6. Memory after failovers (Chromium)', ''];
   const mem = b?.memory;
@@ -1011,6 +1047,7 @@ function main() {
   const wasm = load('core-wasm.json');
   const fleet = load('fleet.json');
   const replay = load('replay-load.json');
+  const costSteps = load('cost-steps.json');
   const b = browser.data;
 
   const plots = {};
@@ -1059,6 +1096,7 @@ function main() {
   md.push(...memorySection(b));
   md.push(...outageSection(b, fleet));
   md.push(...replaySection(replay));
+  md.push(...costSection(costSteps, b));
   md.push('## Plots', '');
   const plotList = Object.entries(plots);
   if (plotList.length) for (const [key, file] of plotList) md.push(`- [${key}](bench/${file})`);

@@ -11,6 +11,7 @@
 // performance.now(); each load in a new browser context with the cache
 // disabled; clients interleaved; median of BENCH_COLD_LOADS.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { execFileSync } from 'node:child_process';
@@ -69,7 +70,61 @@ export async function runSize() {
     const t = result[k].total;
     log(`size: ${k.padEnd(26)} ${t.raw} B raw, ${t.gzip} B gzip, ${t.brotli} B brotli`);
   }
+  result.viteApp = viteAppCost();
+  const d = result.viteApp.added;
+  log(`size: a Vite production build grows by ${d.gzip} B gzip, ${d.brotli} B brotli with sse-balancer`);
   return result;
+}
+
+/**
+ * What an app pays: the package test's small Vite app built for production
+ * with sse-balancer (installed from its tarball), minus the same app
+ * without it. Every file of dist/assets compressed alone; totals summed.
+ */
+function viteAppCost() {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'sseb-size-'));
+  const run = (args, cwd) =>
+    execFileSync(args[0], args.slice(1), { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 180_000 });
+  try {
+    const packed = JSON.parse(run(['npm', 'pack', '--json', '--pack-destination', work], ROOT))[0];
+    const body = [
+      "const urls = JSON.parse(new URLSearchParams(location.search).get('urls') || '[]');",
+      'window.received = [];',
+      'const onmessage = (e) => {',
+      '  window.received.push(e.lastEventId);',
+      "  document.getElementById('n').textContent = String(window.received.length);",
+      '};',
+    ];
+    const apps = {
+      with: ["import { BalancedEventSource } from 'sse-balancer';", ...body, 'new BalancedEventSource(urls).onmessage = onmessage;'],
+      without: [...body, 'new EventSource(urls[0]).onmessage = onmessage;'],
+    };
+    const out = {};
+    for (const [name, main] of Object.entries(apps)) {
+      const app = path.join(work, name);
+      fs.mkdirSync(app);
+      fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: `app-${name}`, private: true, type: 'module' }));
+      fs.writeFileSync(
+        path.join(app, 'index.html'),
+        '<!doctype html><html><head><meta charset="utf-8"><title>app</title></head>' +
+          '<body><p id="n">0</p><script type="module" src="/main.js"></script></body></html>',
+      );
+      fs.writeFileSync(path.join(app, 'main.js'), main.join('\n'));
+      if (name === 'with') run(['npm', 'install', '--no-audit', '--no-fund', '--offline', path.join(work, packed.filename)], app);
+      run([process.execPath, path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], app);
+      const assets = path.join(app, 'dist/assets');
+      const files = fs.readdirSync(assets).map((f) => sizes(path.relative(ROOT, path.join(assets, f))));
+      out[name] = { files: files.map((f) => ({ ...f, path: path.basename(f.path) })), total: total(files) };
+    }
+    const added = Object.fromEntries(['raw', 'gzip', 'brotli'].map((k) => [k, out.with.total[k] - out.without.total[k]]));
+    return {
+      method: 'a Vite production build (no config) of a small app with sse-balancer from its tarball, minus the same app with a plain EventSource; each asset compressed alone',
+      ...out,
+      added,
+    };
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
 }
 
 const SPECIFIERS = {
