@@ -90,6 +90,8 @@ void BrowserHost::CreateSource(ConnectionId id, const std::string& url) {
     source.call<void>("addEventListener", type, listener);
   }
   connections_.push_back(Connection{id, source, listener});
+  // After the core's listeners: the page's own go behind them.
+  bridge_.call<void>("sourceReady", id, source);
 }
 
 void BrowserHost::CloseConnection(ConnectionId id) {
@@ -98,6 +100,7 @@ void BrowserHost::CloseConnection(ConnectionId id) {
   if (it == connections_.end()) return;
   it->source.call<void>("close");
   connections_.erase(it);
+  bridge_.call<void>("sourceClosed", id);
 }
 
 void BrowserHost::StartTimer(TimerId id, double delay_ms) {

@@ -17,7 +17,10 @@ namespace sse_balancer::bindings {
 ///   eventSourceClass: the platform's EventSource constructor, captured
 ///       once when web/index.js loaded (a page may later replace
 ///       globalThis.EventSource, e.g. with a BalancedEventSource subclass)
-///   listenerFor(connectionId) -> function(event)
+///   listenerFor(connectionId) -> function(event): the core's listener,
+///       added first to every EventSource for every forwarded type
+///   sourceReady(connectionId, source), sourceClosed(connectionId): the page's
+///       listeners of event types go onto each EventSource behind the core's
 ///   onTimer(timerId)
 ///   resolveUrl(connectionId, endpoint, url)   (only with a urlProvider;
 ///       answers later through WasmBalancer.onUrlResolved / onUrlFailed)

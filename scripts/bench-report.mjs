@@ -744,10 +744,10 @@ function costSection(steps, b) {
       ['step', 'shipped JS + Wasm (gzip / brotli)', 'of which Wasm (gzip)', 'Vite app grows by (gzip / brotli)', 'import to ready (median)', 'CPU per event vs plain', 'added CPU per event', 'load average'],
       s.steps.map((r) => [
         r.step,
-        `${kb(r.shippedGzip)} / ${kb(r.shippedBrotli)}`,
-        kb(r.wasmGzip),
+        isNum(r.shippedGzip) ? `${kb(r.shippedGzip)} / ${kb(r.shippedBrotli)}` : 'unchanged',
+        isNum(r.wasmGzip) ? kb(r.wasmGzip) : 'unchanged',
         isNum(r.viteAppAddedGzip) ? `${kb(r.viteAppAddedGzip)} / ${kb(r.viteAppAddedBrotli)}` : '–',
-        ms(r.importMedianMs, 2),
+        isNum(r.importMedianMs) ? ms(r.importMedianMs, 2) : 'not measured',
         `${num(r.cpuRatioToPlain, 3)}×`,
         `${num(r.addedCpuNsPerEvent, 0)} ns`,
         r.loadavg,

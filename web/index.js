@@ -132,8 +132,12 @@ const LIFECYCLE = [
   ],
 ];
 
-/** Event types the balancer dispatches itself; never forwarded as SSE types. */
-const OWN_TYPES = new Set(['open', 'error', 'message', 'failover']);
+/**
+ * Event types the balancer dispatches itself. Every other type (`message`
+ * and the server's named types) is the browser's own event, delivered to the
+ * page's listeners on the underlying EventSource behind the core's listener.
+ */
+const OWN_TYPES = new Set(['open', 'error', 'failover']);
 
 export const defaults = Object.freeze(
   Object.fromEntries(Object.entries(OPTIONS).map(([k, v]) => [k, v.default])),
@@ -173,6 +177,10 @@ export class BalancedEventSource extends EventTarget {
   #urlProvider;
   #providerErrors = new Map();
   #lifecycle = [];
+  /** The page's listeners of event types: type -> [{ callback, capture, once, wrapper }]. */
+  #listeners = new Map();
+  /** The live underlying EventSources, by connection id. */
+  #sources = new Map();
 
   constructor(urls, options = undefined) {
     super();
@@ -197,6 +205,13 @@ export class BalancedEventSource extends EventTarget {
     const bridge = {
       eventSourceClass: EventSourceClass,
       listenerFor: (connectionId) => (event) => this.#onSourceEvent(connectionId, event),
+      sourceReady: (connectionId, source) => {
+        this.#sources.set(connectionId, source);
+        for (const [type, entries] of this.#listeners) {
+          for (const entry of entries) source.addEventListener(type, entry.wrapper);
+        }
+      },
+      sourceClosed: (connectionId) => this.#sources.delete(connectionId),
       onTimer: (timerId) => this.#guard(() => this.#core.onTimer(timerId)),
       notifyOpen: (endpoint) => {
         this.#lastUrl = this.#urls[endpoint];
@@ -278,6 +293,7 @@ export class BalancedEventSource extends EventTarget {
     this.#closed = true;
     for (const remove of this.#lifecycle) remove();
     this.#lifecycle = [];
+    this.#sources.clear();
     this.#providerErrors.clear();
     // The core may be on the stack (close() called from a listener): free it
     // once the current call has returned.
@@ -376,10 +392,53 @@ export class BalancedEventSource extends EventTarget {
     return targets;
   }
 
+  // The page's listeners of event types are kept here and added to every
+  // underlying EventSource behind the core's listener, which stops a
+  // duplicate or stale event before them: the page gets the browser's own
+  // MessageEvent (no second event built and dispatched per message).
   addEventListener(type, listener, options) {
-    super.addEventListener(type, listener, options);
     const name = String(type);
-    if (!this.#closed && !OWN_TYPES.has(name)) this.#core.listen(name);
+    if (OWN_TYPES.has(name)) {
+      super.addEventListener(type, listener, options);
+      return;
+    }
+    if (listener === null || listener === undefined) return;
+    const capture = typeof options === 'boolean' ? options : Boolean(options?.capture);
+    const signal = typeof options === 'object' ? options?.signal : undefined;
+    if (signal?.aborted) return;
+    let entries = this.#listeners.get(name);
+    if (!entries) this.#listeners.set(name, (entries = []));
+    if (entries.some((e) => e.callback === listener && e.capture === capture)) return;
+    const entry = { callback: listener, capture, once: typeof options === 'object' && Boolean(options?.once) };
+    entry.wrapper = (event) => {
+      if (entry.once) this.#forget(name, entry);
+      if (typeof listener === 'function') listener.call(this, event);
+      else listener.handleEvent(event);
+    };
+    entries.push(entry);
+    if (this.#closed) return;
+    if (name !== 'message') this.#core.listen(name);
+    for (const source of this.#sources.values()) source.addEventListener(name, entry.wrapper);
+    signal?.addEventListener('abort', () => this.#forget(name, entry), { once: true });
+  }
+
+  removeEventListener(type, listener, options) {
+    const name = String(type);
+    if (OWN_TYPES.has(name)) {
+      super.removeEventListener(type, listener, options);
+      return;
+    }
+    const capture = typeof options === 'boolean' ? options : Boolean(options?.capture);
+    const entry = this.#listeners.get(name)?.find((e) => e.callback === listener && e.capture === capture);
+    if (entry) this.#forget(name, entry);
+  }
+
+  #forget(type, entry) {
+    const entries = this.#listeners.get(type);
+    const at = entries ? entries.indexOf(entry) : -1;
+    if (at < 0) return;
+    entries.splice(at, 1);
+    for (const source of this.#sources.values()) source.removeEventListener(type, entry.wrapper);
   }
 
   get onopen() { return this.#handlers.get('open') ?? null; }
@@ -399,34 +458,44 @@ export class BalancedEventSource extends EventTarget {
     const isObject = typeof fn === 'function' || (typeof fn === 'object' && fn !== null);
     this.#handlers.set(type, isObject ? fn : null);
     if (!had) {
-      super.addEventListener(type, (event) => {
+      this.addEventListener(type, (event) => {
         const handler = this.#handlers.get(type);
         if (typeof handler === 'function') handler.call(this, event);
       });
     }
   }
 
-  // Every event of every underlying EventSource arrives here. One call into
-  // Wasm decides it; the payload is re-dispatched without being copied.
+  // Every event of every underlying EventSource reaches this listener first.
+  // One call into Wasm decides it: a duplicate or an event of a stale
+  // connection goes no further; a delivered one goes on, as the browser's own
+  // event, to the page's listeners behind this one.
   #onSourceEvent(connectionId, event) {
-    if (this.#closed) return;
     // The hot path: no closure or temporary object per event.
     try {
+      if (this.#closed) {
+        event.stopImmediatePropagation();
+        return;
+      }
       if (!(event instanceof MessageEvent)) {
         if (event.type === 'open') this.#core.onOpen(connectionId);
         else if (event.type === 'error') this.#core.onError(connectionId, event.target.readyState);
         return;
       }
-      let lastEventId = event.lastEventId;
+      const lastEventId = event.lastEventId;
       const endpoint = this.#core.onMessage(connectionId, lastEventId);
-      if (endpoint < 0) return;
+      if (endpoint < 0) {
+        event.stopImmediatePropagation();
+        return;
+      }
+      Object.defineProperty(event, 'endpoint', { value: this.#urls[endpoint], enumerable: true });
       // A new connection starts with an empty id; the balancer's last id
       // persists across reconnections, as EventSource's does.
-      if (lastEventId === '') lastEventId = this.#core.lastEventId();
-      const out = new MessageEvent(event.type, { data: event.data, lastEventId, origin: event.origin });
-      Object.defineProperty(out, 'endpoint', { value: this.#urls[endpoint], enumerable: true });
-      this.dispatchEvent(out);
+      if (lastEventId === '') {
+        const id = this.#core.lastEventId();
+        if (id !== '') Object.defineProperty(event, 'lastEventId', { value: id, enumerable: true });
+      }
     } catch (error) {
+      event.stopImmediatePropagation();
       reportLibraryError(error);
     }
   }

@@ -233,3 +233,51 @@ test('the last event id travels in the query string and the URL keeps its own qu
   expect(parsed.searchParams.get('room')).toBe('a b');
   expect(Number(parsed.searchParams.get('lastEventId'))).toBeGreaterThanOrEqual(Number(lastBefore));
 });
+
+test('listeners get the browser\'s own MessageEvent, and once/signal/removal/handleEvent/duplicates behave as on EventTarget, across failovers', async ({
+  env,
+  harness,
+}) => {
+  const { page } = harness;
+  await page.evaluate((urls) => {
+    const s = new window.sseb.BalancedEventSource(urls, { initialBackoffMs: 200, maxBackoffMs: 400, minRetryMs: 50 });
+    const got = { fn: [], obj: [], once: 0, aborted: 0, twice: 0, removed: 0, thisOk: true, trusted: true, endpoints: new Set() };
+    const fn = function (e) {
+      got.fn.push(e.lastEventId);
+      if (this !== s) got.thisOk = false;
+      if (!e.isTrusted) got.trusted = false;
+      got.endpoints.add(e.endpoint);
+    };
+    const obj = { handleEvent(e) { got.obj.push(e.lastEventId); } };
+    const twice = () => got.twice++;
+    const removed = () => got.removed++;
+    const controller = new AbortController();
+    s.addEventListener('message', fn);
+    s.addEventListener('message', obj);
+    s.addEventListener('message', () => got.once++, { once: true });
+    s.addEventListener('message', () => got.aborted++, { signal: controller.signal });
+    s.addEventListener('message', twice);
+    s.addEventListener('message', twice);
+    s.addEventListener('message', removed);
+    s.removeEventListener('message', removed);
+    window.got = got;
+    window.abortOne = () => controller.abort();
+    window.source = s;
+  }, env.urls);
+  await page.waitForFunction(() => window.got.fn.length >= 5);
+  await page.evaluate(() => window.abortOne());
+  const before = await page.evaluate(() => ({ n: window.got.fn.length, aborted: window.got.aborted, active: window.source.stats().activeEndpoint }));
+  await env.cluster.kill(before.active);
+  await page.waitForFunction((n) => window.got.fn.length >= n + 10, before.n);
+  const r = await page.evaluate(() => ({ ...window.got, endpoints: window.got.endpoints.size }));
+  expectContiguous(r.fn);
+  expect(r.obj).toEqual(r.fn);
+  expect(r.once).toBe(1);
+  expect(r.aborted).toBe(before.aborted);
+  expect(r.twice).toBe(r.fn.length);
+  expect(r.removed).toBe(0);
+  expect(r.thisOk).toBe(true);
+  expect(r.trusted).toBe(true);
+  expect(r.endpoints).toBe(2); // the killed one, then another
+  await page.evaluate(() => window.source.close());
+});

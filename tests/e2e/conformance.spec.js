@@ -574,18 +574,38 @@ function divergences() {
     }
   });
 
-  test('(d) delivered events are trusted from native, not from the balancer (it dispatches them)', async ({
+  test('(d) messages are the browser\'s own trusted events; the balancer\'s open and error are its own (untrusted)', async ({
     conf,
   }) => {
     const { urls } = await conf.serve(streams('data: a\n\n'));
     await conf.open(urls);
     await conf.waitForData('a');
     const trusted = (await conf.events()).map((e) => [e.type, e.isTrusted]);
-    const expected = conf.kind === 'native';
+    const native = conf.kind === 'native';
     expect(trusted).toEqual([
-      ['open', expected],
-      ['message', expected],
+      ['open', native],
+      ['message', true],
     ]);
+  });
+
+  test('(f) a message\'s target is the EventSource it came through (the balancer\'s own events target the balancer); `this` is always the source', async ({
+    conf,
+  }) => {
+    const { urls } = await conf.serve(streams('data: a\n\n'));
+    await conf.open(urls);
+    await conf.waitForData('a');
+    const events = (await conf.events()).map((e) => [e.type, e.targetIsSource, e.currentTargetIsEventSource, e.thisIsSource]);
+    if (conf.kind === 'native') {
+      expect(events).toEqual([
+        ['open', true, true, true],
+        ['message', true, true, true],
+      ]);
+    } else {
+      expect(events).toEqual([
+        ['open', true, false, true],
+        ['message', false, true, true],
+      ]);
+    }
   });
 
   test('(e) retry: native waits the server-given delay; the balancer cannot see it and uses its own backoff', async ({

@@ -48,6 +48,8 @@ window.openRecorded = (kind, urls, options, types = []) => {
         isTrusted: event.isTrusted,
         isMessageEvent: event instanceof MessageEvent,
         thisIsSource: this === source,
+        targetIsSource: event.target === source,
+        currentTargetIsEventSource: event.currentTarget instanceof EventSource,
         t: performance.now(),
       });
     });

@@ -228,6 +228,8 @@ window.bench = {
       notifyError: () => {},
       notifyFailover: () => {},
       resolveUrl: () => {},
+      sourceReady: () => {},
+      sourceClosed: () => {},
     };
     // The options index.js would pass (its defaults, in validated form).
     const { urlProvider, ...defaults } = sseb.defaults;
