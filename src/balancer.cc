@@ -482,10 +482,11 @@ void Balancer::ScheduleOutageRound(bool new_round) {
   if (new_round) {
     delay = OutageDelayMs(options_.backoff, all_down_rounds_, rng_.Uniform01());
     ++all_down_rounds_;
-    // Past half the budget, slow to the pace it can sustain rather than
-    // spend it all and fall silent until the window frees up.
+    // Past three quarters of the budget, slow to the pace it can sustain rather
+    // than spend it all and fall silent until the window frees up.
     const std::size_t limit = budget_.limit();
-    if (limit > 0 && budget_.used(now) * 2 > limit) {
+    if (limit > 0 && static_cast<double>(budget_.used(now)) >
+                         kPaceAboveBudgetShare * static_cast<double>(limit)) {
       const double sweep_size =
           static_cast<double>(std::min(kOutageSweepSize, endpoints_.size()));
       const double pace = kBudgetWindowMs * sweep_size /

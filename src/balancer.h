@@ -71,6 +71,11 @@ inline constexpr std::size_t kMaxCarriedIdBytes = 1024;
 /// a few rounds; the next rounds continue through the list.
 inline constexpr std::size_t kOutageSweepSize = 3;
 
+/// Once more than this share of the retry budget is used, outage rounds slow
+/// to the pace the budget sustains. Below it, a 30 s outage keeps its short
+/// schedule (about 42 attempts with three endpoints).
+inline constexpr double kPaceAboveBudgetShare = 0.75;
+
 /// What OnMessage returns for an event that must not be delivered.
 inline constexpr int kDropEvent = -1;
 
@@ -89,9 +94,10 @@ inline constexpr int kDropEvent = -1;
 ///   tried in this cycle through the list; the next one as soon as the
 ///   previous fails). Between rounds it waits OutageDelayMs(round) from the
 ///   last attempt (initial_ms, x multiplier, capped at max_outage_ms,
-///   +/-20 % x jitter, floored at min_ms); once more than half the retry
-///   budget is used, at least the budget's sustainable pace (sweep size x
-///   window / limit, jittered alike). The budget applies to every attempt.
+///   +/-20 % x jitter, floored at min_ms); once more than
+///   kPaceAboveBudgetShare of the retry budget is used, at least the
+///   budget's sustainable pace (sweep size x window / limit, jittered
+///   alike). The budget applies to every attempt.
 ///
 /// Keeps exactly one stream open across a list of endpoints. The Host is
 /// told what to open and close; it reports back through the On* calls.

@@ -169,6 +169,12 @@ export interface BalancedResponse extends Response {
 }
 
 /** A delivered event: EventSource's MessageEvent plus the endpoint it came through. */
+/**
+ * A message or named event: the browser's own (trusted) MessageEvent of the
+ * underlying EventSource it came through, which is its `target` and
+ * `currentTarget`; listeners are still called with `this` set to the
+ * BalancedEventSource. `lastEventId` is the balancer's last event id.
+ */
 export interface BalancedMessageEvent<T = any> extends MessageEvent<T> {
   /** The endpoint URL (as configured, resolved) the event arrived through. */
   readonly endpoint: string;

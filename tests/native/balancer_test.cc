@@ -523,9 +523,9 @@ double OutageBase(const BackoffOptions& backoff, std::size_t round) {
 // failed every attempt as it was made, from t=0: the failovers at t=0 try
 // every endpoint; then each round tries min(kOutageSweepSize, endpoints) at
 // one instant, OutageDelayMs(round) (+/-20 % x jitter) after the previous
-// attempt, or once more than half the retry budget is used, at least the
-// budget's pace (round size x window / limit, jittered alike). The budget
-// is never exceeded; when it refuses, the attempt (which continues the
+// attempt, or once more than kPaceAboveBudgetShare of the retry budget is used,
+// at least the budget's pace (round size x window / limit, jittered alike). The
+// budget is never exceeded; when it refuses, the attempt (which continues the
 // round) is made when it allows again plus up to initial_ms x jitter.
 // Returns how many attempts the budget held.
 std::size_t ExpectOutageSchedule(const std::vector<double>& times,
@@ -569,7 +569,8 @@ std::size_t ExpectOutageSchedule(const std::vector<double>& times,
         if (times[j] > times[i - 1] - kWindowMs) ++used;
       }
       used = std::min(used, limit);
-      if (used * 2 > limit) {
+      if (static_cast<double>(used) >
+          kPaceAboveBudgetShare * static_cast<double>(limit)) {
         const double pace = kWindowMs * static_cast<double>(round_size) /
                             static_cast<double>(limit);
         low = std::max(low, pace * (1 - 0.2 * backoff.jitter));
@@ -590,8 +591,8 @@ TEST_F(OutageTest, TenMinutesWithFullJitterNeverRetryFasterThanTheFloor) {
   // The library defaults: full jitter, floor 250 ms, 60 attempts a minute.
   // Every attempt fails as it is made: the rounds (three attempts each, one
   // per endpoint) are never closer than the floor or the jittered round,
-  // the budget is never exceeded, and past half of it the rounds slow to
-  // its pace (3 x 60000 / 60 = 3 s, +/-20 %).
+  // the budget is never exceeded, and past kPaceAboveBudgetShare of it the
+  // rounds slow to its pace (3 x 60000 / 60 = 3 s, +/-20 %).
   constexpr std::size_t kEndpoints = 3;
   constexpr double kTenMinutes = 10 * 60000;
   BalancerOptions options;
@@ -799,10 +800,10 @@ TEST(RetryRoundTest, ClientsThatLoseEverythingTogetherDriftApart) {
 }
 
 // The same with the library's default retry budget (60 attempts a minute):
-// past half of it the rounds slow to its pace, jittered, and when it does
-// refuse, the clients are let go at a random time up to initial_ms after it
-// allows again, so that the budget does not put back in step the clients
-// the jitter took apart.
+// past kPaceAboveBudgetShare of it the rounds slow to its pace, jittered, and
+// when it does refuse, the clients are let go at a random time up to initial_ms
+// after it allows again, so that the budget does not put back in step the
+// clients the jitter took apart.
 TEST(RetryRoundTest, ClientsThatLoseEverythingTogetherDriftApartWithBudget) {
   ExpectClientsThatLoseEverythingTogetherDriftApart(
       BalancerOptions{}.max_connects_per_minute);

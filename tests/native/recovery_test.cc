@@ -233,8 +233,8 @@ TEST_F(OutageRecoveryTest, ATwoSecondOutageIsCheapAndShortLived) {
 }
 
 TEST_F(OutageRecoveryTest, AThirtySecondOutageEndsWithinTwoSecondsMostly) {
-  // By 30 s more than half the budget (60 a minute) is used, so the rounds
-  // wait the longer of the capped round (2000 ms) and the budget's pace
+  // Near 30 s the budget (60 a minute) may be mostly used, so a round waits
+  // at most the longer of the capped round (2000 ms) and the budget's pace
   // (3 x 60000 / 60 = 3000 ms), each +/-20 %.
   const BalancerOptions defaults;
   const double pace =

@@ -187,10 +187,10 @@ TEST_F(RetryBudgetBalancerTest, ExhaustedBudgetWaitsForTheOldestToLeave) {
 
 TEST_F(RetryBudgetBalancerTest, BudgetAndBackoffTogether) {
   // One endpoint, 2 attempts a minute: 0 and 1000 (the first outage round).
-  // More than half the budget is then used, so the next round waits at
-  // least the budget's pace (1 endpoint x 60000 / 2 = 30000 ms, over the
-  // 1600 ms round), and the budget holds it further, until the attempt at
-  // 0 leaves the window (60000). The round after is due at the pace again
+  // More than kPaceAboveBudgetShare of the budget is then used, so the next
+  // round waits at least the budget's pace (1 endpoint x 60000 / 2 = 30000 ms,
+  // over the 1600 ms round), and the budget holds it further, until the attempt
+  // at 0 leaves the window (60000). The round after is due at the pace again
   // (90000), later than the budget would allow (61000).
   MakeBalancer(1, "round-robin", WithBudget(2));
   balancer().Start();
@@ -238,8 +238,8 @@ TEST_F(RetryBudgetBalancerTest, FlappingEndpointsNeverExceedTheBudget) {
   fast.backoff.max_ms = 1000;
   fast.backoff.min_ms = 10;
   // With the library defaults the outage rounds back off while everything
-  // is down (at most kOutageSweepSize attempts a round) and, past half the
-  // budget, slow to its pace, so eight flapping endpoints stay under 60 a
+  // is down (at most kOutageSweepSize attempts a round) and, past most of
+  // the budget, slow to its pace, so eight flapping endpoints stay under 60 a
   // minute; it takes a lower budget or several dozen endpoints to reach the
   // limit.
   std::vector<Case> cases = {
@@ -274,7 +274,7 @@ TEST_F(RetryBudgetBalancerTest, FlappingEndpointsNeverExceedTheBudget) {
       EXPECT_LE(MostInAnyMinute(), c.budget);
       if (c.binding) EXPECT_EQ(MostInAnyMinute(), c.budget);
       // ... and it keeps trying: no wait longer than the budget's (plus up
-      // to initial_ms x jitter), the longest outage round or, past half the
+      // to initial_ms x jitter), the longest outage round or, past most of the
       // budget, its pace (round size x minute / budget), jittered.
       const BackoffOptions& backoff = c.options.backoff;
       const double round_size = static_cast<double>(
