@@ -21,10 +21,7 @@ double OutageDelayMs(const BackoffOptions& options, int round, double u) {
   double base = options.initial_ms;
   for (int i = 0; i < round && base < cap; ++i) base *= options.multiplier;
   base = std::min(cap, base);
-  // Symmetric, so that clients that lost everything together drift apart
-  // without any of them waiting longer than the cap allows for.
-  const double jittered = base * (1.0 + 0.2 * options.jitter * (2.0 * u - 1.0));
-  return std::max(options.min_ms, jittered);
+  return std::max(options.min_ms, base * OutageJitterFactor(options.jitter, u));
 }
 
 }  // namespace sse_balancer

@@ -31,6 +31,14 @@ struct BackoffOptions {
 /// `u` is uniform in [0, 1).
 double OutageDelayMs(const BackoffOptions& options, int round, double u);
 
+/// The factor every outage wait is jittered by: 1 +/- 20 % x `jitter`,
+/// symmetric, so that clients that lost everything together drift apart
+/// without any of them waiting much longer than the schedule allows for.
+/// `u` is uniform in [0, 1).
+inline double OutageJitterFactor(double jitter, double u) {
+  return 1.0 + 0.2 * jitter * (2.0 * u - 1.0);
+}
+
 /// Upper bound of the random wait before reconnecting to the same endpoint
 /// after its healthy stream ended (scaled by `jitter`): enough to spread the
 /// clients its server ended at once, small enough to go unnoticed.

@@ -60,9 +60,7 @@ void Balancer::OnOpen(ConnectionId id) {
   endpoint.state = EndpointState::kOpen;
   endpoint.opened_at_ms = now;
   ++endpoint.counters.opens;
-  all_down_ = false;
-  all_down_rounds_ = 0;
-  sweep_left_.clear();
+  EndOutage();
   ready_state_ = ReadyState::kOpen;
   last_activity_ms_ = now;
   if (options_.watchdog.heartbeat_timeout_ms > 0) {
@@ -216,9 +214,7 @@ void Balancer::OnOnline() {
       endpoint.state = EndpointState::kIdle;
     }
   }
-  all_down_ = false;
-  all_down_rounds_ = 0;
-  sweep_left_.clear();
+  EndOutage();
   CancelRetry();
   ConnectNext(FailureReason::kNetwork, ConnectMode::kNow);
 }
@@ -297,35 +293,39 @@ bool Balancer::MayEject(std::size_t index, double now_ms) const {
   return static_cast<double>(ejected + 1) <= allowed;
 }
 
-void Balancer::RecordHealthyEnd(std::size_t index) {
-  Endpoint& endpoint = endpoints_[index];
-  EndpointCounters& counters = endpoint.counters;
-  ++counters.failures;
-  ++counters.failures_by_reason[static_cast<int>(FailureReason::kClosed)];
-  counters.last_error = FailureReason::kClosed;
-  counters.last_error_at_ms = host_.NowMs();
-  last_reason_ = FailureReason::kClosed;
+namespace {
+// It streamed healthily: its backoff starts afresh and it is trusted again.
+void StartAfresh(Endpoint& endpoint) {
   endpoint.backoff_attempt = 0;
   endpoint.consecutive_failures = 0;
   endpoint.probation = false;
+}
+}  // namespace
+
+void Balancer::CountEnd(Endpoint& endpoint, FailureReason reason,
+                        double now_ms) {
+  EndpointCounters& counters = endpoint.counters;
+  ++counters.failures;
+  ++counters.failures_by_reason[static_cast<int>(reason)];
+  counters.last_error = reason;
+  counters.last_error_at_ms = now_ms;
+  last_reason_ = reason;
+}
+
+void Balancer::RecordHealthyEnd(std::size_t index) {
+  Endpoint& endpoint = endpoints_[index];
+  CountEnd(endpoint, FailureReason::kClosed, host_.NowMs());
+  StartAfresh(endpoint);
   endpoint.state = EndpointState::kIdle;
 }
 
 void Balancer::RecordFailure(std::size_t index, FailureReason reason) {
   Endpoint& endpoint = endpoints_[index];
   const double now = host_.NowMs();
-  EndpointCounters& counters = endpoint.counters;
-  ++counters.failures;
-  ++counters.failures_by_reason[static_cast<int>(reason)];
-  counters.last_error = reason;
-  counters.last_error_at_ms = now;
-  last_reason_ = reason;
+  CountEnd(endpoint, reason, now);
   if (endpoint.state == EndpointState::kOpen &&
       now - endpoint.opened_at_ms >= options_.backoff.reset_after_ms) {
-    // It streamed healthily for a good while: start afresh and trust it.
-    endpoint.backoff_attempt = 0;
-    endpoint.consecutive_failures = 0;
-    endpoint.probation = false;
+    StartAfresh(endpoint);  // it streamed for a good while before failing
   }
   ++endpoint.consecutive_failures;
   const double delay = BackoffDelayMs(
@@ -342,10 +342,9 @@ void Balancer::RecordFailure(std::size_t index, FailureReason reason) {
     endpoint.state = EndpointState::kCoolingDown;
     return;
   }
-  ++counters.ejections;
-  const double base =
-      std::min(ejection.max_ms,
-               ejection.base_ms * static_cast<double>(counters.ejections));
+  const std::uint64_t ejections = ++endpoint.counters.ejections;
+  const double base = std::min(
+      ejection.max_ms, ejection.base_ms * static_cast<double>(ejections));
   const double jitter = options_.backoff.jitter;
   const double factor = 1.0 - jitter / 4.0 + jitter / 2.0 * rng_.Uniform01();
   endpoint.ejected_until_ms = now + std::max(delay, base * factor);
@@ -412,8 +411,7 @@ void Balancer::ConnectNext(FailureReason reason, ConnectMode mode) {
       ScheduleOutageRound(/*new_round=*/false);
       return;
     }
-    const std::size_t sweep_size =
-        std::min(kOutageSweepSize, endpoints_.size());
+    const std::size_t sweep_size = SweepSize();
     if (round_attempts_ < sweep_size && sweep_left_.empty()) {
       // A new cycle through the list; never an endpoint twice in a round.
       for (std::size_t i = 0; i < endpoints_.size(); ++i) {
@@ -487,17 +485,25 @@ void Balancer::ScheduleOutageRound(bool new_round) {
     const std::size_t limit = budget_.limit();
     if (limit > 0 && static_cast<double>(budget_.used(now)) >
                          kPaceAboveBudgetShare * static_cast<double>(limit)) {
-      const double sweep_size =
-          static_cast<double>(std::min(kOutageSweepSize, endpoints_.size()));
-      const double pace = kBudgetWindowMs * sweep_size /
-                          static_cast<double>(limit) *
-                          (1.0 + 0.2 * options_.backoff.jitter *
-                                     (2.0 * rng_.Uniform01() - 1.0));
+      const double pace =
+          kBudgetWindowMs * static_cast<double>(SweepSize()) /
+          static_cast<double>(limit) *
+          OutageJitterFactor(options_.backoff.jitter, rng_.Uniform01());
       delay = std::max(delay, pace);
     }
   }
   ScheduleRetryAt(std::max(last_attempt_ms_ + delay, BudgetAllowsAt(now)));
   retry_starts_sweep_ = true;
+}
+
+void Balancer::EndOutage() {
+  all_down_ = false;
+  all_down_rounds_ = 0;
+  sweep_left_.clear();
+}
+
+std::size_t Balancer::SweepSize() const {
+  return std::min(kOutageSweepSize, endpoints_.size());
 }
 
 double Balancer::BudgetAllowsAt(double now_ms) {
@@ -510,8 +516,7 @@ double Balancer::BudgetAllowsAt(double now_ms) {
 }
 
 void Balancer::ScheduleRetryAt(double at_ms) {
-  CancelRetry();
-  retry_starts_sweep_ = false;
+  CancelRetry();  // also: this timer starts no sweep unless told so
   retry_timer_ = ++next_timer_;
   host_.StartTimer(retry_timer_, std::max(0.0, at_ms - host_.NowMs()));
 }

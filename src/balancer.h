@@ -205,6 +205,12 @@ class Balancer {
   /// A stream that opened and delivered events, then ended: not a failed
   /// attempt. Its endpoint stays eligible with a fresh backoff.
   void RecordHealthyEnd(std::size_t index);
+  /// Counts a stream or attempt that ended with `reason` (healthy or not).
+  void CountEnd(Endpoint& endpoint, FailureReason reason, double now_ms);
+  /// A stream opened (or the browser came back online): no outage any more.
+  void EndOutage();
+  /// Endpoints tried per outage round.
+  std::size_t SweepSize() const;
   void RecordFailure(std::size_t index, FailureReason reason);
   bool MayEject(std::size_t index, double now_ms) const;
   /// Endpoints that may be picked now. With `panic`, ejections are ignored

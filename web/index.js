@@ -403,12 +403,12 @@ export class BalancedEventSource extends EventTarget {
       return;
     }
     if (listener === null || listener === undefined) return;
-    const capture = typeof options === 'boolean' ? options : Boolean(options?.capture);
+    const capture = captureOf(options);
     const signal = typeof options === 'object' ? options?.signal : undefined;
     if (signal?.aborted) return;
+    if (this.#findListener(name, listener, capture)) return;
     let entries = this.#listeners.get(name);
     if (!entries) this.#listeners.set(name, (entries = []));
-    if (entries.some((e) => e.callback === listener && e.capture === capture)) return;
     const entry = { callback: listener, capture, once: typeof options === 'object' && Boolean(options?.once) };
     entry.wrapper = (event) => {
       if (entry.once) this.#forget(name, entry);
@@ -428,9 +428,13 @@ export class BalancedEventSource extends EventTarget {
       super.removeEventListener(type, listener, options);
       return;
     }
-    const capture = typeof options === 'boolean' ? options : Boolean(options?.capture);
-    const entry = this.#listeners.get(name)?.find((e) => e.callback === listener && e.capture === capture);
+    const entry = this.#findListener(name, listener, captureOf(options));
     if (entry) this.#forget(name, entry);
+  }
+
+  // An EventTarget tells listeners apart by type, callback and capture.
+  #findListener(type, callback, capture) {
+    return this.#listeners.get(type)?.find((e) => e.callback === callback && e.capture === capture);
   }
 
   #forget(type, entry) {
@@ -565,6 +569,11 @@ function watchPolicyBlocks() {
     },
     stop: () => target?.removeEventListener('securitypolicyviolation', listener),
   };
+}
+
+/** The capture flag of addEventListener's options (a boolean or an object). */
+function captureOf(options) {
+  return typeof options === 'boolean' ? options : Boolean(options?.capture);
 }
 
 function reportLibraryError(error) {
