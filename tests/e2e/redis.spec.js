@@ -80,12 +80,13 @@ async function trackStartingAt(page, urls, options, index) {
   );
 }
 
-async function post(url, body, key) {
+async function post(url, body, key, signal = undefined) {
+  const timeout = AbortSignal.timeout(3000);
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', 'Idempotency-Key': key },
     body: JSON.stringify(body),
-    signal: AbortSignal.timeout(3000),
+    signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
   });
   return { status: res.status, body: await res.json().catch(() => null), retryAfter: res.headers.get('retry-after') };
 }
@@ -133,6 +134,11 @@ test('redis: two processes, one log; SIGKILL of the streaming process loses and 
   const posted = [{ n: -1, id: first.body.id, user: idemBody.user, text: idemBody.text, via: 'A', attempts: 2 }];
   const failures = [];
   const dead = new Set();
+  // Aborts a post still waiting on process A when A is frozen: a frozen
+  // process never answers, and a poster stuck on it for its 3 s timeout would
+  // store nothing during the freeze this test depends on. The post is then
+  // retried on B with the same Idempotency-Key, as for a dead process.
+  const frozenA = new AbortController();
   const targets = [
     ['A', a.messages[0]],
     ['B', b.messages[0]],
@@ -156,7 +162,7 @@ test('redis: two processes, one log; SIGKILL of the streaming process loses and 
         attempts++;
         let r;
         try {
-          r = await post(url, { user, text }, key);
+          r = await post(url, { user, text }, key, via === 'A' ? frozenA.signal : undefined);
         } catch (err) {
           r = { status: 0, error: String(err && (err.cause?.code || err.message)) };
         }
@@ -201,6 +207,7 @@ test('redis: two processes, one log; SIGKILL of the streaming process loses and 
   });
   dead.add('A');
   process.kill(A.pid, 'SIGSTOP');
+  frozenA.abort();
   const frozenAt = Date.now();
   const receivedBeforeFreeze = await c1.page.evaluate(() => window.log.messages.length);
   await sleep(FREEZE_MS);
