@@ -1,36 +1,26 @@
-// Host implemented over the browser: EventSource, setTimeout, performance.
+// Host implemented over the browser through one JS function.
 #ifndef SSE_BALANCER_BINDINGS_BROWSER_HOST_H_
 #define SSE_BALANCER_BINDINGS_BROWSER_HOST_H_
 
 #include <emscripten/val.h>
 
 #include <string>
-#include <utility>
-#include <vector>
 
 #include "host.h"
+#include "protocol.h"
 
 namespace sse_balancer::bindings {
 
-/// Drives real EventSource objects. `bridge` is a small JS object made by
-/// web/index.js that supplies the JS functions C++ cannot create itself:
-///   eventSourceClass: the platform's EventSource constructor, captured
-///       once when web/index.js loaded (a page may later replace
-///       globalThis.EventSource, e.g. with a BalancedEventSource subclass)
-///   listenerFor(connectionId) -> function(event): the core's listener,
-///       added first to every EventSource for every forwarded type
-///   sourceReady(connectionId, source), sourceClosed(connectionId): the page's
-///       listeners of event types go onto each EventSource behind the core's
-///   onTimer(timerId)
-///   resolveUrl(connectionId, endpoint, url)   (only with a urlProvider;
-///       answers later through WasmBalancer.onUrlResolved / onUrlFailed)
-///   notifyOpen(endpoint), notifyError(endpoint, reason),
-///   notifyFailover(from /* -1: none */, to, reason)
+/// Every Host call becomes one call of `host(op, a, b, c, text)`, a function
+/// of web/index.js (HostOp in protocol.h says what each op carries). The JS
+/// side does what the core decided: it opens and closes the EventSources
+/// (through the page's urlProvider when there is one), runs the timers and
+/// dispatches the open/error/failover events. Numbers and one string cross,
+/// nothing else: one call signature, a fraction of the Wasm and glue of an
+/// object bridge.
 class BrowserHost final : public Host {
  public:
-  BrowserHost(emscripten::val bridge, bool with_credentials,
-              bool has_url_provider);
-  ~BrowserHost() override;
+  explicit BrowserHost(emscripten::val host) : host_(std::move(host)) {}
 
   void OpenConnection(ConnectionId id, std::size_t endpoint,
                       const std::string& url) override;
@@ -43,44 +33,15 @@ class BrowserHost final : public Host {
   void NotifyFailover(std::optional<std::size_t> from, std::size_t to,
                       FailureReason reason) override;
 
-  /// Forwards a named event type to every open EventSource, now and later.
-  void Listen(const std::string& type);
-  /// The timer fired; forget its handle.
-  void TimerFired(TimerId id);
-  /// The URL provider answered for `id`: open the EventSource now, unless
-  /// the connection was closed meanwhile. Returns false if it was.
-  bool CompleteOpen(ConnectionId id, const std::string& url);
-  /// The URL provider failed for `id`. Returns false if `id` was closed
-  /// meanwhile (nothing to report).
-  bool AbandonOpen(ConnectionId id) { return ForgetAwaiting(id); }
   /// Whether connection `id` still looks usable (its EventSource is not
   /// CLOSED, or it is waiting for its URL).
-  bool IsAlive(ConnectionId id) const;
+  bool IsAlive(ConnectionId id);
 
  private:
-  // A handful of entries at most (one connection, two timers): flat vectors,
-  // a fraction of the Wasm of the standard hash containers.
-  struct Connection {
-    ConnectionId id;
-    emscripten::val source;
-    emscripten::val listener;
-  };
+  double Send(HostOp op, double a, double b = 0, double c = 0,
+              const std::string& text = std::string());
 
-  void CreateSource(ConnectionId id, const std::string& url);
-  std::vector<Connection>::iterator FindConnection(ConnectionId id);
-  bool ForgetAwaiting(ConnectionId id);
-
-  emscripten::val bridge_;
-  emscripten::val event_source_class_;
-  emscripten::val on_timer_;
-  bool with_credentials_;
-  bool has_url_provider_;
-  /// Named event types forwarded to every EventSource (besides the
-  /// built-in open, error and message).
-  std::vector<std::string> types_;
-  std::vector<ConnectionId> awaiting_url_;
-  std::vector<Connection> connections_;
-  std::vector<std::pair<TimerId, emscripten::val>> timers_;
+  emscripten::val host_;
 };
 
 }  // namespace sse_balancer::bindings

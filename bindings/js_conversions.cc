@@ -2,143 +2,245 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "policy_registry.h"
 
 namespace sse_balancer::bindings {
 
-using emscripten::val;
-
-std::vector<std::string> UrlsFromJs(const val& urls) {
-  const int length = urls["length"].as<int>();
-  std::vector<std::string> out;
-  out.reserve(static_cast<std::size_t>(length));
-  for (int i = 0; i < length; ++i) out.push_back(urls[i].as<std::string>());
-  return out;
-}
-
 namespace {
 
-/// One numeric option: its JS name and how it reads and writes the core's
-/// options. The one table both directions use (options in, defaults out).
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+/// One numeric option: how it reads and writes the core's options. Its JS
+/// name is at the same index of kOptionNames: one table both directions use
+/// (options in, defaults out).
 struct NumericOption {
-  const char* name;
   double (*get)(const BalancerOptions&);
   void (*set)(BalancerOptions&, double);
 };
 
-#define SSEB_OPTION(js_name, field)                    \
-  NumericOption {                                      \
-    js_name,                                           \
-        [](const BalancerOptions& o) -> double {       \
-          return static_cast<double>(o.field);         \
-        },                                             \
-        [](BalancerOptions& o, double v) {             \
-          o.field = static_cast<decltype(o.field)>(v); \
-        }                                              \
+#define SSEB_OPTION(field)                                                 \
+  NumericOption {                                                          \
+    [](const BalancerOptions& o) { return static_cast<double>(o.field); }, \
+        [](BalancerOptions& o, double v) {                                 \
+          o.field = static_cast<decltype(o.field)>(v);                     \
+        }                                                                  \
   }
 
 const NumericOption kNumericOptions[] = {
-    SSEB_OPTION("initialBackoffMs", backoff.initial_ms),
-    SSEB_OPTION("backoffMultiplier", backoff.multiplier),
-    SSEB_OPTION("maxBackoffMs", backoff.max_ms),
-    SSEB_OPTION("jitter", backoff.jitter),
-    SSEB_OPTION("minRetryMs", backoff.min_ms),
-    SSEB_OPTION("resetBackoffAfterMs", backoff.reset_after_ms),
-    SSEB_OPTION("maxOutageRetryMs", backoff.max_outage_ms),
-    SSEB_OPTION("ejectAfterFailures", ejection.after_failures),
-    SSEB_OPTION("ejectionMs", ejection.base_ms),
-    SSEB_OPTION("maxEjectionMs", ejection.max_ms),
-    SSEB_OPTION("maxEjectedPercent", ejection.max_percent),
-    SSEB_OPTION("heartbeatTimeoutMs", watchdog.heartbeat_timeout_ms),
-    SSEB_OPTION("connectTimeoutMs", watchdog.connect_timeout_ms),
-    SSEB_OPTION("maxConnectsPerMinute", max_connects_per_minute),
-    SSEB_OPTION("dedupWindow", dedup_window),
+    SSEB_OPTION(backoff.initial_ms),
+    SSEB_OPTION(backoff.multiplier),
+    SSEB_OPTION(backoff.max_ms),
+    SSEB_OPTION(backoff.jitter),
+    SSEB_OPTION(backoff.min_ms),
+    SSEB_OPTION(backoff.reset_after_ms),
+    SSEB_OPTION(backoff.max_outage_ms),
+    SSEB_OPTION(ejection.after_failures),
+    SSEB_OPTION(ejection.base_ms),
+    SSEB_OPTION(ejection.max_ms),
+    SSEB_OPTION(ejection.max_percent),
+    SSEB_OPTION(watchdog.heartbeat_timeout_ms),
+    SSEB_OPTION(watchdog.connect_timeout_ms),
+    SSEB_OPTION(max_connects_per_minute),
+    SSEB_OPTION(dedup_window),
 };
+constexpr int kNumericOptionCount =
+    sizeof(kNumericOptions) / sizeof(kNumericOptions[0]);
 
 #undef SSEB_OPTION
 
-}  // namespace
+constexpr const char* kOptionNames =
+    "initialBackoffMs,backoffMultiplier,maxBackoffMs,jitter,minRetryMs,"
+    "resetBackoffAfterMs,maxOutageRetryMs,ejectAfterFailures,ejectionMs,"
+    "maxEjectionMs,maxEjectedPercent,heartbeatTimeoutMs,connectTimeoutMs,"
+    "maxConnectsPerMinute,dedupWindow";
 
-BalancerOptions OptionsFromJs(const val& options) {
-  BalancerOptions out;
-  for (const NumericOption& option : kNumericOptions) {
-    option.set(out, options[option.name].as<double>());
+constexpr const char* kOpNames =
+    "setOption,setSeed,start,close,delete,open,error,message,timer,urlFailed,"
+    "exclude,pick,requestFailed,online,offline,resume,stat,default,heapInUse,"
+    "heapSize";
+constexpr const char* kTextOpNames =
+    "addUrl,policy,lastEventIdParam,lastEventId,message";
+constexpr const char* kHostOpNames =
+    "openSource,closeSource,startTimer,cancelTimer,isAlive,notifyOpen,"
+    "notifyError,notifyFailover";
+constexpr const char* kTableNames =
+    "lastEventId,ops,textOps,hostOps,options,policies,states,reasons,"
+    "balancerStats,endpointStats,defaultParam,defaultLastEventId";
+constexpr const char* kBalancerStatNames =
+    "readyState,activeEndpoint,offline,idResets,connectsLastMinute.used,"
+    "connectsLastMinute.limit";
+constexpr const char* kEndpointStatNames =
+    "state,connects,opens,failures,messages,duplicates,ejections,"
+    "consecutiveFailures,probation,lastError,lastErrorAgoMs,retryInMs";
+
+/// The endpoint field of kStat after the last of kEndpointStatNames: the
+/// failure counts by reason follow, named "failuresByReason.<reason>".
+constexpr int kFailuresByReasonField = 12;
+
+/// `count` names from `name(i)`, comma-separated.
+template <typename Name>
+std::string Joined(int count, Name name) {
+  std::string out;
+  for (int i = 0; i < count; ++i) {
+    if (i > 0) out += ',';
+    out += name(i);
   }
-  out.last_event_id_param = options["lastEventIdParam"].as<std::string>();
-  out.seed = static_cast<std::uint64_t>(options["seed"].as<double>());
-  out.initial_last_event_id = options["lastEventId"].as<std::string>();
   return out;
 }
 
-val DefaultOptionsToJs() {
-  const BalancerOptions defaults;
-  val out = val::object();
-  for (const NumericOption& option : kNumericOptions) {
-    out.set(option.name, option.get(defaults));
-  }
-  out.set("lastEventIdParam", defaults.last_event_id_param);
-  out.set("lastEventId", defaults.initial_last_event_id);
-  return out;
+double Optional(std::optional<std::size_t> value) {
+  return value ? static_cast<double>(*value) : -1;
 }
 
-val EndpointToJs(const Endpoint& endpoint, double now_ms) {
-  const EndpointCounters& counters = endpoint.counters;
-  val out = val::object();
-  out.set("url", endpoint.url);
-  out.set("state", std::string(ToString(endpoint.state)));
-  out.set("connects", static_cast<double>(counters.connects));
-  out.set("opens", static_cast<double>(counters.opens));
-  out.set("failures", static_cast<double>(counters.failures));
-  out.set("messages", static_cast<double>(counters.messages));
-  out.set("duplicates", static_cast<double>(counters.duplicates));
-  out.set("ejections", static_cast<double>(counters.ejections));
-  out.set("consecutiveFailures", endpoint.consecutive_failures);
-  out.set("probation", endpoint.probation);
-  out.set("lastError", counters.last_error == FailureReason::kNone
-                           ? val::null()
-                           : val(std::string(ToString(counters.last_error))));
-  // How old the last error is: a UI can tell a recovered endpoint's past
-  // failure from a fresh one.
-  out.set(
-      "lastErrorAgoMs",
-      counters.last_error == FailureReason::kNone
-          ? val::null()
-          : val(std::max(0.0, std::floor(now_ms - counters.last_error_at_ms))));
-  val by_reason = val::object();
-  for (int r = 1; r < kFailureReasonCount; ++r) {
-    by_reason.set(std::string(ToString(static_cast<FailureReason>(r))),
-                  static_cast<double>(counters.failures_by_reason[r]));
+double BalancerStat(Balancer& balancer, int field) {
+  switch (field) {
+    case 0:
+      return static_cast<double>(balancer.ready_state());
+    case 1:
+      return Optional(balancer.active_endpoint());
+    case 2:
+      return balancer.offline() ? 1 : 0;
+    case 3:
+      return static_cast<double>(balancer.id_resets());
+    case 4:
+      return static_cast<double>(balancer.budget_used());
+    case 5:
+      return static_cast<double>(balancer.budget_limit());
+    default:
+      return kNaN;
   }
-  out.set("failuresByReason", by_reason);
+}
+
+double RetryInMs(const Endpoint& endpoint, double now_ms) {
   double until = 0;
   if (endpoint.state == EndpointState::kCoolingDown) {
     until = endpoint.cooldown_until_ms;
   } else if (endpoint.state == EndpointState::kEjected) {
     until = std::max(endpoint.cooldown_until_ms, endpoint.ejected_until_ms);
   }
-  out.set("retryInMs", std::max(0.0, std::ceil(until - now_ms)));
-  return out;
+  return std::max(0.0, std::ceil(until - now_ms));
 }
 
-val StatsToJs(Balancer& balancer, double now_ms) {
-  val out = val::object();
-  out.set("readyState", static_cast<int>(balancer.ready_state()));
-  out.set("policy", std::string(balancer.policy_name()));
-  const auto active = balancer.active_endpoint();
-  out.set("activeEndpoint",
-          active ? val(static_cast<int>(*active)) : val::null());
-  out.set("lastEventId", balancer.last_event_id());
-  out.set("offline", balancer.offline());
-  out.set("idResets", static_cast<double>(balancer.id_resets()));
-  val budget = val::object();
-  budget.set("used", static_cast<double>(balancer.budget_used()));
-  budget.set("limit", static_cast<double>(balancer.budget_limit()));
-  out.set("connectsLastMinute", budget);
-  val endpoints = val::array();
-  for (const Endpoint& endpoint : balancer.endpoints()) {
-    endpoints.call<void>("push", EndpointToJs(endpoint, now_ms));
+double EndpointStat(const Endpoint& endpoint, int field, double now_ms) {
+  const EndpointCounters& counters = endpoint.counters;
+  const bool failed = counters.last_error != FailureReason::kNone;
+  if (field >= kFailuresByReasonField) {
+    const int reason = field - kFailuresByReasonField + 1;
+    if (reason < 1 || reason >= kFailureReasonCount) return kNaN;
+    return static_cast<double>(counters.failures_by_reason[reason]);
   }
-  out.set("endpoints", endpoints);
-  return out;
+  switch (field) {
+    case 0:
+      return static_cast<double>(endpoint.state);
+    case 1:
+      return static_cast<double>(counters.connects);
+    case 2:
+      return static_cast<double>(counters.opens);
+    case 3:
+      return static_cast<double>(counters.failures);
+    case 4:
+      return static_cast<double>(counters.messages);
+    case 5:
+      return static_cast<double>(counters.duplicates);
+    case 6:
+      return static_cast<double>(counters.ejections);
+    case 7:
+      return endpoint.consecutive_failures;
+    case 8:
+      return endpoint.probation ? 1 : 0;
+    case 9:
+      return failed ? static_cast<double>(counters.last_error) : -1;
+    // How old the last error is: a UI can tell a recovered endpoint's past
+    // failure from a fresh one.
+    case 10:
+      return failed
+                 ? std::max(0.0, std::floor(now_ms - counters.last_error_at_ms))
+                 : -1;
+    case 11:
+      return RetryInMs(endpoint, now_ms);
+    default:
+      return kNaN;
+  }
+}
+
+}  // namespace
+
+bool SetOption(BalancerOptions& options, int index, double value) {
+  if (index < 0 || index >= kNumericOptionCount) return false;
+  kNumericOptions[index].set(options, value);
+  return true;
+}
+
+double DefaultOption(int index) {
+  if (index < 0 || index >= kNumericOptionCount) return kNaN;
+  return kNumericOptions[index].get(BalancerOptions{});
+}
+
+double StatValue(Balancer& balancer, int endpoint, int field, double now_ms) {
+  if (endpoint < 0) return BalancerStat(balancer, field);
+  if (static_cast<std::size_t>(endpoint) >= balancer.endpoints().size()) {
+    return kNaN;
+  }
+  return EndpointStat(balancer.endpoints()[endpoint], field, now_ms);
+}
+
+std::string TextOf(TextOut which) {
+  switch (which) {
+    case TextOut::kOps:
+      return kOpNames;
+    case TextOut::kTextOps:
+      return kTextOpNames;
+    case TextOut::kHostOps:
+      return kHostOpNames;
+    case TextOut::kOptions:
+      return kOptionNames;
+    case TextOut::kPolicies: {
+      const std::vector<std::string> names = PolicyNames();
+      return Joined(static_cast<int>(names.size()),
+                    [&](int i) { return names[i]; });
+    }
+    case TextOut::kStates:
+      return Joined(kEndpointStateCount, [](int i) {
+        return ToString(static_cast<EndpointState>(i));
+      });
+    case TextOut::kReasons:
+      return Joined(kFailureReasonCount, [](int i) {
+        return ToString(static_cast<FailureReason>(i));
+      });
+    case TextOut::kTables:
+      return kTableNames;
+    case TextOut::kBalancerStats:
+      return kBalancerStatNames;
+    case TextOut::kEndpointStats: {
+      std::string out = kEndpointStatNames;
+      for (int r = 1; r < kFailureReasonCount; ++r) {
+        out += ",failuresByReason.";
+        out += ToString(static_cast<FailureReason>(r));
+      }
+      return out;
+    }
+    case TextOut::kDefaultParam:
+      return BalancerOptions{}.last_event_id_param;
+    case TextOut::kDefaultLastEventId:
+      return BalancerOptions{}.initial_last_event_id;
+    case TextOut::kLastEventId:
+      break;
+  }
+  return {};
+}
+
+std::string_view DecimalId(double value, char (&buffer)[24]) {
+  auto n = static_cast<std::uint64_t>(value);
+  char* end = buffer + sizeof(buffer);
+  char* p = end;
+  do {
+    *--p = static_cast<char>('0' + n % 10);
+    n /= 10;
+  } while (n != 0);
+  return {p, static_cast<std::size_t>(end - p)};
 }
 
 }  // namespace sse_balancer::bindings

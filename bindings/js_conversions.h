@@ -1,33 +1,36 @@
-// Every conversion between core values and JS values lives here, so the
-// shape of what crosses the boundary is readable in one place.
+// Every conversion between core values and what crosses the boundary (plain
+// numbers and strings) lives here, so the shape of the boundary is readable
+// in one place. See protocol.h for the codes.
 #ifndef SSE_BALANCER_BINDINGS_JS_CONVERSIONS_H_
 #define SSE_BALANCER_BINDINGS_JS_CONVERSIONS_H_
 
-#include <emscripten/val.h>
-
 #include <string>
-#include <vector>
 
 #include "balancer.h"
+#include "protocol.h"
 
 namespace sse_balancer::bindings {
 
-/// A JS array of strings (already validated by web/index.js) -> URLs.
-std::vector<std::string> UrlsFromJs(const emscripten::val& urls);
+/// Sets numeric option `index` (of the table kOptions names) to `value`.
+/// False for an index out of range.
+bool SetOption(BalancerOptions& options, int index, double value);
 
-/// The normalised options object built by web/index.js -> core options.
-BalancerOptions OptionsFromJs(const emscripten::val& options);
+/// The core's default for numeric option `index` (NaN out of range): the one
+/// source of every default the core applies.
+double DefaultOption(int index);
 
-/// The core's default options, under the option names web/index.js uses:
-/// the one source of every default the core applies.
-emscripten::val DefaultOptionsToJs();
+/// One figure of stats(): `field` of the balancer (`endpoint` < 0; fields
+/// named by kBalancerStats) or of endpoint `endpoint` (fields named by
+/// kEndpointStats). Enumerations are their index in kStates / kReasons;
+/// "none" is -1; flags are 0 or 1. NaN out of range.
+double StatValue(Balancer& balancer, int endpoint, int field, double now_ms);
 
-/// One endpoint as `{ url, state, connects, ..., lastError, failuresByReason
-/// }`.
-emscripten::val EndpointToJs(const Endpoint& endpoint, double now_ms);
+/// A name table or default string (not kLastEventId, which needs a handle).
+std::string TextOf(TextOut which);
 
-/// `{ readyState, policy, activeEndpoint, lastEventId, endpoints: [...] }`.
-emscripten::val StatsToJs(Balancer& balancer, double now_ms);
+/// `value` (a non-negative integer below 2^53) in decimal, as the id it
+/// was before JS turned it into a number.
+std::string_view DecimalId(double value, char (&buffer)[24]);
 
 }  // namespace sse_balancer::bindings
 

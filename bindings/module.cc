@@ -1,132 +1,187 @@
-// The Embind surface. Internal: only web/index.js uses it.
+// The Embind surface: four functions over plain numbers and strings.
+// Internal: only web/index.js uses it; protocol.h defines the codes.
 #include <emscripten/bind.h>
 #include <emscripten/emmalloc.h>
 #include <emscripten/heap.h>
 #include <emscripten/val.h>
 
+#include <cstdint>
+#include <limits>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "balancer.h"
 #include "browser_host.h"
 #include "js_conversions.h"
 #include "policy_registry.h"
+#include "protocol.h"
 
 namespace sse_balancer::bindings {
 namespace {
 
 using emscripten::val;
+using Handle = std::uintptr_t;
 
-/// One BalancedEventSource's core: the Balancer and the host it drives.
-/// web/index.js validates every argument before constructing it.
-class WasmBalancer {
- public:
-  WasmBalancer(val urls, val options, val bridge)
-      : host_(std::move(bridge), options["withCredentials"].as<bool>(),
-              options["hasUrlProvider"].as<bool>()),
-        balancer_(UrlsFromJs(urls), OptionsFromJs(options),
-                  MakePolicy(options["policy"].as<std::string>()), host_) {}
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-  void Start() { balancer_.Start(); }
-  void Close() { balancer_.Close(); }
-  void OnOpen(ConnectionId id) { balancer_.OnOpen(id); }
-  void OnError(ConnectionId id, int ready_state) {
-    balancer_.OnError(id, ready_state == static_cast<int>(ReadyState::kClosed)
-                              ? FailureReason::kHttp
-                              : FailureReason::kNetwork);
-  }
-  void OnUrlResolved(ConnectionId id, const std::string& url) {
-    host_.CompleteOpen(id, url);
-  }
-  void OnUrlFailed(ConnectionId id) {
-    if (host_.AbandonOpen(id)) balancer_.OnError(id, FailureReason::kProvider);
-  }
-  int PickForRequest(val exclude) {
-    std::vector<std::size_t> excluded;
-    const int length = exclude["length"].as<int>();
-    for (int i = 0; i < length; ++i) {
-      excluded.push_back(static_cast<std::size_t>(exclude[i].as<int>()));
-    }
-    const auto pick = balancer_.PickForRequest(excluded);
-    return pick ? static_cast<int>(*pick) : -1;
-  }
-  void OnRequestFailed(int endpoint) {
-    if (endpoint >= 0) {
-      balancer_.OnRequestFailed(static_cast<std::size_t>(endpoint));
-    }
-  }
-  void OnOnline() { balancer_.OnOnline(); }
-  void OnOffline() { balancer_.OnOffline(); }
-  void OnResume() {
-    balancer_.OnResume(host_.IsAlive(balancer_.active_connection()));
-  }
-  // The hot path: one call per event, small values only; the payload stays
-  // in JS.
-  int OnMessage(ConnectionId id, const std::string& last_event_id) {
-    return balancer_.OnMessage(id, last_event_id);
-  }
-  void OnTimer(TimerId id) {
-    host_.TimerFired(id);
-    balancer_.OnTimer(id);
-  }
-  void Listen(const std::string& type) { host_.Listen(type); }
+/// One BalancedEventSource's core: what JS set before start, then the
+/// Balancer and the host it drives. web/index.js validates every value
+/// before it gets here.
+struct WasmBalancer {
+  explicit WasmBalancer(val host_function) : host(std::move(host_function)) {}
 
-  int ReadyStateValue() const {
-    return static_cast<int>(balancer_.ready_state());
-  }
-  int ActiveEndpoint() const {
-    const auto active = balancer_.active_endpoint();
-    return active ? static_cast<int>(*active) : -1;
-  }
-  std::string LastEventId() const { return balancer_.last_event_id(); }
-  val Stats() { return StatsToJs(balancer_, host_.NowMs()); }
-
- private:
-  BrowserHost host_;
-  Balancer balancer_;
+  BrowserHost host;
+  std::vector<std::string> urls;
+  BalancerOptions options;
+  std::string policy;
+  std::unique_ptr<Balancer> balancer;
+  /// Endpoints the next request pick must not choose.
+  std::vector<std::size_t> excluded;
 };
 
-double HeapInUseJs() {
-  return static_cast<double>(emmalloc_dynamic_heap_size() -
-                             emmalloc_free_dynamic_memory());
+WasmBalancer& From(Handle handle) {
+  return *reinterpret_cast<WasmBalancer*>(handle);
 }
 
-double HeapSizeJs() { return static_cast<double>(emscripten_get_heap_size()); }
+double Endpoint(std::optional<std::size_t> endpoint) {
+  return endpoint ? static_cast<double>(*endpoint) : -1;
+}
 
-val PolicyNamesJs() {
-  val names = val::array();
-  for (const std::string& name : PolicyNames()) {
-    names.call<void>("push", name);
+// A started balancer's calls; `a` and `b` as protocol.h describes them.
+double CallStarted(WasmBalancer& core, Op op, double a, double b) {
+  Balancer& balancer = *core.balancer;
+  const auto id = static_cast<ConnectionId>(a);
+  switch (op) {
+    case Op::kClose:
+      balancer.Close();
+      return 0;
+    case Op::kOpen:
+      balancer.OnOpen(id);
+      return 0;
+    case Op::kError:
+      balancer.OnError(id, b == static_cast<double>(ReadyState::kClosed)
+                               ? FailureReason::kHttp
+                               : FailureReason::kNetwork);
+      return 0;
+    case Op::kMessage: {
+      char buffer[24];
+      return balancer.OnMessage(
+          id, b < 0 ? std::string_view() : DecimalId(b, buffer));
+    }
+    case Op::kTimer:
+      balancer.OnTimer(static_cast<TimerId>(a));
+      return 0;
+    case Op::kUrlFailed:
+      balancer.OnError(id, FailureReason::kProvider);
+      return 0;
+    case Op::kExclude:
+      core.excluded.push_back(static_cast<std::size_t>(a));
+      return 0;
+    case Op::kPick: {
+      const double pick = Endpoint(balancer.PickForRequest(core.excluded));
+      core.excluded.clear();
+      return pick;
+    }
+    case Op::kRequestFailed:
+      balancer.OnRequestFailed(static_cast<std::size_t>(a));
+      return 0;
+    case Op::kOnline:
+      balancer.OnOnline();
+      return 0;
+    case Op::kOffline:
+      balancer.OnOffline();
+      return 0;
+    case Op::kResume:
+      balancer.OnResume(core.host.IsAlive(balancer.active_connection()));
+      return 0;
+    case Op::kStat:
+      return StatValue(balancer, static_cast<int>(a), static_cast<int>(b),
+                       core.host.NowMs());
+    default:
+      return kNaN;
   }
-  return names;
+}
+
+double Call(Handle handle, int code, double a, double b) {
+  const auto op = static_cast<Op>(code);
+  switch (op) {
+    case Op::kDefault:
+      return DefaultOption(static_cast<int>(a));
+    case Op::kHeapInUse:
+      return static_cast<double>(emmalloc_dynamic_heap_size() -
+                                 emmalloc_free_dynamic_memory());
+    case Op::kHeapSize:
+      return static_cast<double>(emscripten_get_heap_size());
+    default:
+      break;
+  }
+  WasmBalancer& core = From(handle);
+  switch (op) {
+    case Op::kSetOption:
+      return SetOption(core.options, static_cast<int>(a), b) ? 0 : kNaN;
+    case Op::kSetSeed:
+      core.options.seed = static_cast<std::uint64_t>(a);
+      return 0;
+    case Op::kStart: {
+      if (core.balancer) return 0;
+      std::unique_ptr<Policy> policy = MakePolicy(core.policy);
+      if (!policy || core.urls.empty()) return kNaN;
+      core.balancer = std::make_unique<Balancer>(std::move(core.urls),
+                                                 std::move(core.options),
+                                                 std::move(policy), core.host);
+      core.balancer->Start();
+      return 0;
+    }
+    case Op::kDelete:
+      delete &core;
+      return 0;
+    default:
+      return core.balancer ? CallStarted(core, op, a, b) : kNaN;
+  }
+}
+
+double Text(Handle handle, int code, double a, const std::string& text) {
+  WasmBalancer& core = From(handle);
+  switch (static_cast<TextOp>(code)) {
+    case TextOp::kAddUrl:
+      core.urls.push_back(text);
+      return 0;
+    case TextOp::kPolicy:
+      core.policy = text;
+      return 0;
+    case TextOp::kLastEventIdParam:
+      core.options.last_event_id_param = text;
+      return 0;
+    case TextOp::kLastEventId:
+      core.options.initial_last_event_id = text;
+      return 0;
+    case TextOp::kMessage:
+      if (!core.balancer) return kDropEvent;
+      return core.balancer->OnMessage(static_cast<ConnectionId>(a), text);
+  }
+  return kNaN;
+}
+
+std::string TextOfJs(Handle handle, int code) {
+  const auto which = static_cast<TextOut>(code);
+  if (which != TextOut::kLastEventId) return TextOf(which);
+  const WasmBalancer& core = From(handle);
+  return core.balancer ? core.balancer->last_event_id()
+                       : core.options.initial_last_event_id;
+}
+
+Handle Create(val host_function) {
+  return reinterpret_cast<Handle>(new WasmBalancer(std::move(host_function)));
 }
 
 }  // namespace
 
 EMSCRIPTEN_BINDINGS(sse_balancer) {
-  emscripten::class_<WasmBalancer>("WasmBalancer")
-      .constructor<val, val, val>()
-      .function("start", &WasmBalancer::Start)
-      .function("close", &WasmBalancer::Close)
-      .function("onOpen", &WasmBalancer::OnOpen)
-      .function("onError", &WasmBalancer::OnError)
-      .function("onMessage", &WasmBalancer::OnMessage)
-      .function("onTimer", &WasmBalancer::OnTimer)
-      .function("onUrlResolved", &WasmBalancer::OnUrlResolved)
-      .function("onUrlFailed", &WasmBalancer::OnUrlFailed)
-      .function("pickForRequest", &WasmBalancer::PickForRequest)
-      .function("onRequestFailed", &WasmBalancer::OnRequestFailed)
-      .function("onOnline", &WasmBalancer::OnOnline)
-      .function("onOffline", &WasmBalancer::OnOffline)
-      .function("onResume", &WasmBalancer::OnResume)
-      .function("listen", &WasmBalancer::Listen)
-      .function("readyState", &WasmBalancer::ReadyStateValue)
-      .function("activeEndpoint", &WasmBalancer::ActiveEndpoint)
-      .function("lastEventId", &WasmBalancer::LastEventId)
-      .function("stats", &WasmBalancer::Stats);
-  emscripten::function("policyNames", &PolicyNamesJs);
-  emscripten::function("defaultOptions", &DefaultOptionsToJs);
-  emscripten::function("heapInUse", &HeapInUseJs);
-  emscripten::function("heapSize", &HeapSizeJs);
+  emscripten::function("create", &Create);
+  emscripten::function("call", &Call);
+  emscripten::function("text", &Text);
+  emscripten::function("textOf", &TextOfJs);
 }
 
 }  // namespace sse_balancer::bindings

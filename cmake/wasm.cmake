@@ -4,6 +4,7 @@ set(SSEB_WASM_OUT_DIR "${CMAKE_SOURCE_DIR}/web/dist" CACHE PATH
 
 add_executable(sse_balancer_core
   bindings/browser_host.cc
+  bindings/builtin_types.cc
   bindings/js_conversions.cc
   bindings/module.cc
 )
@@ -16,13 +17,24 @@ set_target_properties(sse_balancer_core PROPERTIES
 
 # -flto lets the linker drop what no binding reaches (about 1.3 KB gzipped).
 # -fno-exceptions: nothing throws; the exception tables cost about 0.35 KB.
-target_compile_options(sseb_core PRIVATE -Oz -flto -fno-exceptions)
-target_compile_options(sse_balancer_core PRIVATE -Oz -flto -fno-exceptions)
+# -fno-rtti with EMSCRIPTEN_HAS_UNBOUND_TYPE_NAMES=0: Embind identifies types
+# by address, and no libc++abi type_info machinery is linked.
+set(SSEB_WASM_CXX_FLAGS -Oz -flto -fno-exceptions -fno-rtti
+    -DEMSCRIPTEN_HAS_UNBOUND_TYPE_NAMES=0)
+target_compile_options(sseb_core PRIVATE ${SSEB_WASM_CXX_FLAGS})
+target_compile_options(sse_balancer_core PRIVATE ${SSEB_WASM_CXX_FLAGS})
+# Embind's JS libraries without its bind.cpp (which --bind links whole):
+# bindings/builtin_types.cc registers only the types the surface uses.
+set(SSEB_EMBIND_JS "${EMSCRIPTEN_ROOT_PATH}/src/embind")
 target_link_options(sse_balancer_core PRIVATE
-  --bind
+  "SHELL:--js-library ${SSEB_EMBIND_JS}/emval.js"
+  "SHELL:--js-library ${SSEB_EMBIND_JS}/embind.js"
+  -sEXPORTED_FUNCTIONS=_malloc,_free
+  -fno-rtti
   -Oz
   -flto
-  # ES module factory for the browser only; web/index.js awaits it.
+  # ES module factory for the browser only; scripts/bundle.mjs puts it
+  # before web/index.js in web/dist/sse-balancer.js.
   -sMODULARIZE=1
   -sEXPORT_ES6=1
   -sEXPORT_NAME=createSseBalancerCore

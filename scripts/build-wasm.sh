@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds web/dist/sse-balancer-core.{js,wasm} with Emscripten (incremental).
+# Builds web/dist/sse-balancer-core.{js,wasm} with Emscripten (incremental),
+# then web/dist/sse-balancer.js (the glue and web/index.js in one module).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Emscripten 3.1.6's JS optimizer needs Debian's acorn (see TOOLCHAIN.md).
@@ -13,3 +14,4 @@ if [ ! -f out/build/wasm/CMakeCache.txt ]; then
   cmake --preset wasm >/dev/null
 fi
 cmake --build --preset wasm -j2
+node scripts/bundle.mjs

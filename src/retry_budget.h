@@ -3,7 +3,7 @@
 #define SSE_BALANCER_RETRY_BUDGET_H_
 
 #include <cstddef>
-#include <deque>
+#include <vector>
 
 namespace sse_balancer {
 
@@ -24,10 +24,16 @@ class RetryBudget {
 
  private:
   void Expire(double now_ms);
+  std::size_t size() const { return attempts_.size() - head_; }
+
 
   std::size_t limit_;
   double window_ms_;
-  std::deque<double> attempts_;
+  /// Attempt times, oldest first, from index head_ on (the ones before it
+  /// have expired; they are erased in bulk once they are half the vector):
+  /// a queue without std::deque, which costs several KB of Wasm.
+  std::vector<double> attempts_;
+  std::size_t head_ = 0;
 };
 
 }  // namespace sse_balancer

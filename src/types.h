@@ -47,6 +47,7 @@ enum class EndpointState : int {
   kCoolingDown = 3,  ///< failed recently; ineligible until its backoff ends
   kEjected = 4,      ///< failed repeatedly; out for a longer ejection time
 };
+inline constexpr int kEndpointStateCount = 5;
 
 std::string_view ToString(FailureReason reason);
 std::string_view ToString(EndpointState state);

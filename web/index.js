@@ -1,7 +1,15 @@
 // sse-balancer: the public face of the package. The balancing decisions are
-// made by the C++ core compiled to WebAssembly (web/dist/); this module only
-// validates input, turns core notifications into DOM events, and keeps each
-// delivered event's payload in JS (it never enters Wasm memory).
+// made by the C++ core compiled to WebAssembly; this module validates input,
+// does what the core decides (opens and closes EventSources, runs timers),
+// turns core notifications into DOM events, and keeps each delivered event's
+// payload in JS (it never enters Wasm memory).
+//
+// This file is the second half of web/dist/sse-balancer.js, the module the
+// package ships: scripts/bundle.mjs puts the Emscripten glue (which defines
+// createSseBalancerCore) before it, so a page loads one module and the .wasm,
+// not a chain of three files. It is not loaded on its own.
+/* global createSseBalancerCore */
+
 // The platform's EventSource, captured once: a page may install a
 // BalancedEventSource subclass as globalThis.EventSource (a drop-in), and the
 // balancer must still open the browser's own streams.
@@ -11,12 +19,11 @@ const CONNECTING = 0;
 const OPEN = 1;
 const CLOSED = 2;
 
-// Start reading the .wasm at once, while the glue module loads, instead of
-// after it (a static import of the glue would fetch index.js, then the glue,
-// then the .wasm, one after the other). In a browser that is a fetch; where
-// the module itself was loaded from a file (Node, e.g. a page's modules
-// imported for server-side rendering, or Deno), the package's own file.
-const wasmUrl = new URL('./dist/sse-balancer-core.wasm', import.meta.url);
+// Start reading the .wasm at once, while this module evaluates. In a browser
+// that is a fetch; where the module itself was loaded from a file (Node, e.g.
+// a page's modules imported for server-side rendering, or Deno), the
+// package's own file.
+const wasmUrl = new URL('./sse-balancer-core.wasm', import.meta.url);
 const wasmSource = readWasm();
 wasmSource.catch(() => {}); // reported through instantiate below
 
@@ -49,7 +56,7 @@ let loadFailed;
 const failure = new Promise((_, reject) => {
   loadFailed = reject;
 });
-const loading = import('./dist/sse-balancer-core.js').then(({ default: createSseBalancerCore }) =>
+const loading = Promise.resolve().then(() =>
   createSseBalancerCore({
     instantiateWasm(imports, receive) {
       instantiate(imports).then(
@@ -81,10 +88,51 @@ try {
 } catch (error) {
   loadError = error;
 }
-const POLICIES = Object.freeze(core ? Array.from(core.policyNames()) : []);
+
+// The boundary (bindings/protocol.h): four functions over numbers and
+// strings. Every code and name comes from the core's own tables; textOf(0,
+// -1) names the tables.
+const split = (text) => (text === '' ? [] : text.split(','));
+const codes = (names) => Object.freeze(Object.fromEntries(names.map((name, i) => [name, i])));
+const TABLE = core ? codes(split(core.textOf(0, -1))) : {};
+const table = (name) => (core ? split(core.textOf(0, TABLE[name])) : []);
+const OP = codes(table('ops'));
+const TEXT = codes(table('textOps'));
+const HOST = codes(table('hostOps'));
+const OPTION_NAMES = table('options');
+const STATES = table('states');
+const REASONS = table('reasons');
+const BALANCER_STATS = table('balancerStats');
+const ENDPOINT_STATS = table('endpointStats');
+// The hot path's codes, read once.
+const OP_MESSAGE = OP.message;
+const TEXT_MESSAGE = TEXT.message;
+
+const POLICIES = Object.freeze(table('policies'));
 
 /** The defaults of every option the core applies: the core owns them. */
-const CORE = core ? core.defaultOptions() : {};
+const CORE = core
+  ? {
+      ...Object.fromEntries(OPTION_NAMES.map((name, i) => [name, core.call(0, OP.default, i, 0)])),
+      lastEventIdParam: core.textOf(0, TABLE.defaultParam),
+      lastEventId: core.textOf(0, TABLE.defaultLastEventId),
+    }
+  : {};
+
+/**
+ * The core's stats fields as an object: `a.b` names nest, enumerations become
+ * their names, -1 means none (null), 0/1 flags become booleans.
+ */
+function readStats(names, read) {
+  const out = {};
+  names.forEach((name, field) => {
+    const value = read(field);
+    const [outer, inner] = name.split('.');
+    if (inner !== undefined) (out[outer] ??= {})[inner] = value;
+    else out[name] = value;
+  });
+  return out;
+}
 
 /**
  * Every option, its default, and its check. Options the core applies take
@@ -117,19 +165,15 @@ const OPTIONS = Object.freeze({
   EventSource: { default: null, check: checkEventSourceClass },
 });
 
-/** Browser signals that say the network or the page came back. */
+/** Browser signals that say the network or the page came back: the core's op for each (null: none). */
 const LIFECYCLE = [
-  [() => globalThis, 'online', (core) => core.onOnline()],
-  [() => globalThis, 'offline', (core) => core.onOffline()],
+  [() => globalThis, 'online', () => 'online'],
+  [() => globalThis, 'offline', () => 'offline'],
   // Restored from the back/forward cache: its streams may be long dead.
-  [() => globalThis, 'pageshow', (core, event) => event.persisted && core.onResume()],
+  [() => globalThis, 'pageshow', (event) => (event.persisted ? 'resume' : null)],
   // Visible again: hidden tabs throttle timers, so check rather than wait.
   // Hiding does nothing: a healthy stream is never torn down.
-  [
-    () => globalThis.document,
-    'visibilitychange',
-    (core) => globalThis.document.visibilityState === 'visible' && core.onResume(),
-  ],
+  [() => globalThis.document, 'visibilitychange', () => (globalThis.document.visibilityState === 'visible' ? 'resume' : null)],
 ];
 
 /**
@@ -153,8 +197,8 @@ export const policies = POLICIES;
 export function diagnostics() {
   return {
     emvalHandles: core.count_emval_handles(),
-    wasmHeapInUse: core.heapInUse(),
-    wasmHeapSize: core.heapSize(),
+    wasmHeapInUse: core.call(0, OP.heapInUse, 0, 0),
+    wasmHeapSize: core.call(0, OP.heapSize, 0, 0),
   };
 }
 
@@ -167,9 +211,12 @@ export class BalancedEventSource extends EventTarget {
   static OPEN = OPEN;
   static CLOSED = CLOSED;
 
-  #core;
+  /** The core's handle (bindings/module.cc). */
+  #h = 0;
   #urls;
+  #policy;
   #withCredentials;
+  #EventSource;
   #handlers = new Map();
   #closed = false;
   #finalStats = null;
@@ -179,8 +226,14 @@ export class BalancedEventSource extends EventTarget {
   #lifecycle = [];
   /** The page's listeners of event types: type -> [{ callback, capture, once, wrapper }]. */
   #listeners = new Map();
-  /** The live underlying EventSources, by connection id. */
+  /** Event types the core's listener hears on every EventSource. */
+  #types = new Set(['open', 'error', 'message']);
+  /** The live underlying EventSources, by connection id: { source, gate }. */
   #sources = new Map();
+  /** Connections waiting for the urlProvider's answer. */
+  #awaiting = new Set();
+  /** Pending timers of the core: timer id -> setTimeout handle. */
+  #timers = new Map();
 
   constructor(urls, options = undefined) {
     super();
@@ -200,65 +253,115 @@ export class BalancedEventSource extends EventTarget {
     }
     this.#urls = endpoints;
     this.#lastUrl = endpoints[0];
+    this.#policy = config.policy;
     this.#withCredentials = config.withCredentials;
     this.#urlProvider = config.urlProvider;
-    const bridge = {
-      eventSourceClass: EventSourceClass,
-      listenerFor: (connectionId) => (event) => this.#onSourceEvent(connectionId, event),
-      sourceReady: (connectionId, source) => {
-        this.#sources.set(connectionId, source);
-        for (const [type, entries] of this.#listeners) {
-          for (const entry of entries) source.addEventListener(type, entry.wrapper);
-        }
-      },
-      sourceClosed: (connectionId) => this.#sources.delete(connectionId),
-      onTimer: (timerId) => this.#guard(() => this.#core.onTimer(timerId)),
-      notifyOpen: (endpoint) => {
-        this.#lastUrl = this.#urls[endpoint];
-        this.dispatchEvent(new Event('open'));
-      },
-      notifyError: (endpoint, reason) => {
-        const event = new Event('error');
-        defineReadOnly(event, { reason, endpoint: this.#urls[endpoint] });
-        if (reason === 'provider') defineReadOnly(event, { cause: this.#providerErrors.get(endpoint) });
-        this.dispatchEvent(event);
-      },
-      resolveUrl: (connectionId, endpoint, url) => this.#resolveUrl(connectionId, endpoint, url),
-      notifyFailover: (from, to, reason) => {
-        this.#lastUrl = this.#urls[to];
-        const event = new Event('failover');
-        defineReadOnly(event, {
-          from: from < 0 ? null : this.#urls[from],
-          to: this.#urls[to],
-          reason,
-        });
-        this.dispatchEvent(event);
-      },
-    };
-    const { urlProvider, EventSource: _eventSource, ...coreOptions } = config;
-    coreOptions.hasUrlProvider = urlProvider !== null;
-    this.#core = new core.WasmBalancer(endpoints, coreOptions, bridge);
+    this.#EventSource = EventSourceClass;
+    const h = (this.#h = core.create((op, a, b, c, text) => this.#host(op, a, b, c, text)));
+    for (const url of endpoints) core.text(h, TEXT.addUrl, 0, url);
+    core.text(h, TEXT.policy, 0, config.policy);
+    core.text(h, TEXT.lastEventIdParam, 0, config.lastEventIdParam);
+    core.text(h, TEXT.lastEventId, 0, config.lastEventId);
+    OPTION_NAMES.forEach((name, i) => core.call(h, OP.setOption, i, config[name]));
+    core.call(h, OP.setSeed, config.seed, 0);
     // The watchdog needs to see the server's named heartbeat events.
-    if (config.heartbeatTimeoutMs > 0) this.#core.listen(config.heartbeatEvent);
-    for (const [target, type, action] of LIFECYCLE) {
+    if (config.heartbeatTimeoutMs > 0) this.#forward(config.heartbeatEvent);
+    for (const [target, type, opOf] of LIFECYCLE) {
       const node = target();
       if (!node?.addEventListener) continue;
-      const listener = (event) => this.#guard(() => action(this.#core, event));
+      const listener = (event) => {
+        const op = opOf(event);
+        if (op !== null) this.#guard(() => core.call(h, OP[op], 0, 0));
+      };
       node.addEventListener(type, listener);
       this.#lifecycle.push(() => node.removeEventListener(type, listener));
     }
-    this.#core.start();
+    core.call(h, OP.start, 0, 0);
+  }
+
+  // What the core asks of the browser (HostOp in bindings/protocol.h).
+  #host(op, a, b, c, text) {
+    switch (op) {
+      case HOST.openSource:
+        if (this.#urlProvider === null) this.#openSource(a, text);
+        else this.#resolveUrl(a, b, text);
+        break;
+      case HOST.closeSource:
+        this.#closeSource(a);
+        break;
+      case HOST.startTimer:
+        this.#timers.set(a, setTimeout(() => this.#onTimer(a), b));
+        break;
+      case HOST.cancelTimer:
+        clearTimeout(this.#timers.get(a));
+        this.#timers.delete(a);
+        break;
+      case HOST.isAlive:
+        return this.#awaiting.has(a) || (this.#sources.get(a)?.source.readyState ?? CLOSED) !== CLOSED ? 1 : 0;
+      case HOST.notifyOpen:
+        this.#lastUrl = this.#urls[a];
+        this.dispatchEvent(new Event('open'));
+        break;
+      case HOST.notifyError: {
+        const event = new Event('error');
+        const reason = REASONS[b];
+        defineReadOnly(event, { reason, endpoint: this.#urls[a] });
+        if (reason === 'provider') defineReadOnly(event, { cause: this.#providerErrors.get(a) });
+        this.dispatchEvent(event);
+        break;
+      }
+      case HOST.notifyFailover: {
+        this.#lastUrl = this.#urls[b];
+        const event = new Event('failover');
+        defineReadOnly(event, { from: a < 0 ? null : this.#urls[a], to: this.#urls[b], reason: REASONS[c] });
+        this.dispatchEvent(event);
+        break;
+      }
+    }
+    return 0;
+  }
+
+  // Opens the EventSource of connection `id`: the core's listener first for
+  // every forwarded type, then the page's listeners behind it.
+  #openSource(id, url) {
+    const source = new this.#EventSource(url, { withCredentials: this.#withCredentials });
+    const gate = (event) => this.#onSourceEvent(id, event);
+    for (const type of this.#types) source.addEventListener(type, gate);
+    this.#sources.set(id, { source, gate });
+    for (const [type, entries] of this.#listeners) {
+      for (const entry of entries) source.addEventListener(type, entry.wrapper);
+    }
+  }
+
+  #closeSource(id) {
+    this.#awaiting.delete(id);
+    const entry = this.#sources.get(id);
+    if (!entry) return;
+    entry.source.close();
+    this.#sources.delete(id);
+  }
+
+  #onTimer(id) {
+    this.#timers.delete(id);
+    this.#guard(() => core.call(this.#h, OP.timer, id, 0));
+  }
+
+  // The core's listener hears `type` on every EventSource, now and later.
+  #forward(type) {
+    if (this.#types.has(type)) return;
+    this.#types.add(type);
+    for (const { source, gate } of this.#sources.values()) source.addEventListener(type, gate);
   }
 
   /** CONNECTING (0), OPEN (1) or CLOSED (2), as EventSource. */
   get readyState() {
-    return this.#closed ? CLOSED : this.#core.readyState();
+    return this.#closed ? CLOSED : core.call(this.#h, OP.stat, -1, 0);
   }
 
   /** The endpoint streaming or being connected to (or the last one used). */
   get url() {
     if (!this.#closed) {
-      const active = this.#core.activeEndpoint();
+      const active = core.call(this.#h, OP.stat, -1, 1);
       if (active >= 0) this.#lastUrl = this.#urls[active];
     }
     return this.#lastUrl;
@@ -276,7 +379,25 @@ export class BalancedEventSource extends EventTarget {
   /** A snapshot of the balancer: ready state, last event id, endpoints. */
   stats() {
     if (this.#closed) return structuredClone(this.#finalStats);
-    return this.#core.stats();
+    return this.#readStats();
+  }
+
+  #readStats() {
+    const h = this.#h;
+    const out = readStats(BALANCER_STATS, (field) => core.call(h, OP.stat, -1, field));
+    out.policy = this.#policy;
+    out.activeEndpoint = out.activeEndpoint < 0 ? null : out.activeEndpoint;
+    out.lastEventId = core.textOf(h, TABLE.lastEventId);
+    out.offline = out.offline === 1;
+    out.endpoints = this.#urls.map((url, i) => {
+      const endpoint = { url, ...readStats(ENDPOINT_STATS, (field) => core.call(h, OP.stat, i, field)) };
+      endpoint.state = STATES[endpoint.state];
+      endpoint.probation = endpoint.probation === 1;
+      endpoint.lastError = endpoint.lastError < 0 ? null : REASONS[endpoint.lastError];
+      if (endpoint.lastErrorAgoMs < 0) endpoint.lastErrorAgoMs = null;
+      return endpoint;
+    });
+    return out;
   }
 
   /**
@@ -286,18 +407,24 @@ export class BalancedEventSource extends EventTarget {
    */
   close() {
     if (this.#closed) return;
-    const wasm = this.#core;
-    wasm.close();
-    this.#finalStats = wasm.stats();
+    const h = this.#h;
+    core.call(h, OP.close, 0, 0);
+    this.#finalStats = this.#readStats();
     this.#finalStats.readyState = CLOSED;
     this.#closed = true;
     for (const remove of this.#lifecycle) remove();
     this.#lifecycle = [];
+    // The core closed its connections and timers; nothing may outlive close()
+    // even if it had not.
+    for (const { source } of this.#sources.values()) source.close();
+    for (const handle of this.#timers.values()) clearTimeout(handle);
     this.#sources.clear();
+    this.#timers.clear();
+    this.#awaiting.clear();
     this.#providerErrors.clear();
     // The core may be on the stack (close() called from a listener): free it
     // once the current call has returned.
-    queueMicrotask(() => wasm.delete());
+    queueMicrotask(() => core.call(h, OP.delete, 0, 0));
   }
 
   /**
@@ -337,7 +464,8 @@ export class BalancedEventSource extends EventTarget {
     let lastError;
     do {
       if (this.#closed) break;
-      const index = this.#core.pickForRequest(tried);
+      for (const excluded of tried) core.call(this.#h, OP.exclude, excluded, 0);
+      const index = core.call(this.#h, OP.pick, 0, 0);
       if (index < 0) break;
       tried.push(index);
       // Refused before it leaves (a bad header, a forbidden mode): the
@@ -362,7 +490,7 @@ export class BalancedEventSource extends EventTarget {
         // A Content-Security-Policy block also rejects with a TypeError, but
         // the request never left: it says nothing about the endpoint.
         if (await blocked.saw(outgoing.url)) throw error;
-        if (!this.#closed) this.#core.onRequestFailed(index);
+        if (!this.#closed) core.call(this.#h, OP.requestFailed, index, 0);
       } finally {
         blocked.stop();
       }
@@ -417,8 +545,8 @@ export class BalancedEventSource extends EventTarget {
     };
     entries.push(entry);
     if (this.#closed) return;
-    if (name !== 'message') this.#core.listen(name);
-    for (const source of this.#sources.values()) source.addEventListener(name, entry.wrapper);
+    this.#forward(name);
+    for (const { source } of this.#sources.values()) source.addEventListener(name, entry.wrapper);
     signal?.addEventListener('abort', () => this.#forget(name, entry), { once: true });
   }
 
@@ -442,7 +570,7 @@ export class BalancedEventSource extends EventTarget {
     const at = entries ? entries.indexOf(entry) : -1;
     if (at < 0) return;
     entries.splice(at, 1);
-    for (const source of this.#sources.values()) source.removeEventListener(type, entry.wrapper);
+    for (const { source } of this.#sources.values()) source.removeEventListener(type, entry.wrapper);
   }
 
   get onopen() { return this.#handlers.get('open') ?? null; }
@@ -481,12 +609,18 @@ export class BalancedEventSource extends EventTarget {
         return;
       }
       if (!(event instanceof MessageEvent)) {
-        if (event.type === 'open') this.#core.onOpen(connectionId);
-        else if (event.type === 'error') this.#core.onError(connectionId, event.target.readyState);
+        if (event.type === 'open') core.call(this.#h, OP.open, connectionId, 0);
+        else if (event.type === 'error') core.call(this.#h, OP.error, connectionId, event.target.readyState);
         return;
       }
       const lastEventId = event.lastEventId;
-      const endpoint = this.#core.onMessage(connectionId, lastEventId);
+      // An id that is a decimal integer crosses as a number (no string
+      // copied into Wasm memory); the core prints it back the same.
+      const n = lastEventId === '' ? -1 : +lastEventId;
+      const endpoint =
+        n === -1 || (n >= 0 && n <= Number.MAX_SAFE_INTEGER && String(n) === lastEventId)
+          ? core.call(this.#h, OP_MESSAGE, connectionId, n)
+          : core.text(this.#h, TEXT_MESSAGE, connectionId, lastEventId);
       if (endpoint < 0) {
         event.stopImmediatePropagation();
         return;
@@ -495,7 +629,7 @@ export class BalancedEventSource extends EventTarget {
       // A new connection starts with an empty id; the balancer's last id
       // persists across reconnections, as EventSource's does.
       if (lastEventId === '') {
-        const id = this.#core.lastEventId();
+        const id = core.textOf(this.#h, TABLE.lastEventId);
         if (id !== '') Object.defineProperty(event, 'lastEventId', { value: id, enumerable: true });
       }
     } catch (error) {
@@ -507,8 +641,10 @@ export class BalancedEventSource extends EventTarget {
   // Asks the page's urlProvider for the URL of one connection. Always
   // answers asynchronously, so a throwing provider fails like a rejecting one.
   #resolveUrl(connectionId, endpoint, url) {
+    this.#awaiting.add(connectionId);
+    const lastEventId = core.textOf(this.#h, TABLE.lastEventId);
     Promise.resolve()
-      .then(() => this.#urlProvider(url, { endpoint: this.#urls[endpoint], lastEventId: this.#core.lastEventId() }))
+      .then(() => this.#urlProvider(url, { endpoint: this.#urls[endpoint], lastEventId }))
       .then((result) => {
         if (typeof result !== 'string' && !(result instanceof URL)) {
           throw new TypeError(`BalancedEventSource: urlProvider must return a URL string, got ${describe(result)}`);
@@ -520,11 +656,16 @@ export class BalancedEventSource extends EventTarget {
         return parsed.href;
       })
       .then(
-        (href) => this.#guard(() => this.#core.onUrlResolved(connectionId, href)),
+        (href) =>
+          this.#guard(() => {
+            // Closed meanwhile (a failover, close()): nothing to open.
+            if (this.#awaiting.delete(connectionId)) this.#openSource(connectionId, href);
+          }),
         (error) =>
           this.#guard(() => {
+            if (!this.#awaiting.delete(connectionId)) return;
             this.#providerErrors.set(endpoint, error);
-            this.#core.onUrlFailed(connectionId);
+            core.call(this.#h, OP.urlFailed, connectionId, 0);
           }),
       );
   }

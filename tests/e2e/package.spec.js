@@ -27,10 +27,9 @@ test('npm pack -> install into a throwaway Vite app -> vite build -> events in C
       [
         'README.md',
         'package.json',
-        'web/dist/sse-balancer-core.js',
         'web/dist/sse-balancer-core.wasm',
+        'web/dist/sse-balancer.js',
         'web/index.d.ts',
-        'web/index.js',
       ].sort(),
     );
 

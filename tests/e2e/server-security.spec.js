@@ -77,7 +77,7 @@ test.describe('page server: static files', () => {
   }
 
   test('the pages and the library are still served (also through harmless //, ./ and ..)', async () => {
-    for (const p of ['/web/chat/', '/web/logs/', '/web/demo/', '/web/chat/chat.js', '/web/shared/backends.js', '/web/shared/logo.svg', '/web/index.js']) {
+    for (const p of ['/web/chat/', '/web/logs/', '/web/demo/', '/web/chat/chat.js', '/web/shared/backends.js', '/web/shared/logo.svg', '/web/dist/sse-balancer.js']) {
       const r = await rawRequest(server.pageOrigin, p);
       expect(r.status, p).toBe(200);
     }
@@ -140,7 +140,7 @@ test.describe('test page server: static files', () => {
 
   test('serves the test pages and the library, nothing else of the checkout', async () => {
     expect((await rawRequest(pages.origin, '/tests/e2e/pages/harness.html')).status).toBe(200);
-    expect((await rawRequest(pages.origin, '/web/index.js')).status).toBe(200);
+    expect((await rawRequest(pages.origin, '/web/dist/sse-balancer.js')).status).toBe(200);
     for (const p of [
       '/tests/e2e/fixtures.js',
       '/tests/e2e//fixtures.js',

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test, expect, startEnv, expectContiguous, ROOT } from './fixtures.js';
 
-const INDEX = pathToFileURL(path.join(ROOT, 'web/index.js')).href;
+const INDEX = pathToFileURL(path.join(ROOT, 'web/dist/sse-balancer.js')).href;
 
 /** Runs an ES module script in a fresh Node; returns { code, lines }. */
 function runNode(source, { onLine } = {}) {

@@ -305,7 +305,7 @@ async function main() {
   state.serverTimer = setInterval(refreshServer, SERVER_EVERY_MS);
 
   try {
-    state.lib = await import('../index.js');
+    state.lib = await import('../dist/sse-balancer.js');
   } catch (err) {
     showError(`Could not load the library (../index.js): ${err.message}. Has web/dist been built?`);
     return;

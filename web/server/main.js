@@ -397,7 +397,7 @@ async function main() {
     `  store: ${opts.redis ? `redis ${opts.redis} (shared with every process using it)` : 'memory (this process only)'}; ` +
       `${opts.logRate} log line(s)/s; press Ctrl+C to stop`,
   );
-  for (const f of ['web/index.js', 'web/dist/sse-balancer-core.wasm']) {
+  for (const f of ['web/dist/sse-balancer.js', 'web/dist/sse-balancer-core.wasm']) {
     if (!fs.existsSync(path.join(REPO_ROOT, f))) console.warn(`  warning: ${f} is missing; build the library first (npm run build) or the pages cannot load it`);
   }
 

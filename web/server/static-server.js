@@ -23,7 +23,6 @@ export const DEFAULT_ALLOW = Object.freeze([
   '/web/logs/',
   '/web/demo/',
   '/web/shared/',
-  '/web/index.js',
   '/web/dist/',
   '/tests/e2e/pages/',
   '/tests/bench/browser/pages/',
@@ -69,7 +68,7 @@ function checkAllow(allow) {
   return allow.map((entry) => {
     const n = typeof entry === 'string' ? normalizePath(entry) : null;
     if (!n || n.path !== entry || entry === '/' || n.segments.some((s) => s.startsWith('.'))) {
-      throw new RangeError(`startPageServer: invalid allow entry ${JSON.stringify(entry)} (a normalised path like "/web/chat/" or "/web/index.js")`);
+      throw new RangeError(`startPageServer: invalid allow entry ${JSON.stringify(entry)} (a normalised path like "/web/chat/" or "/web/dist/sse-balancer.js")`);
     }
     return entry;
   });

@@ -148,7 +148,7 @@ export async function loadPageDeps(urlField) {
     return null;
   }
   try {
-    const lib = await import('../index.js');
+    const lib = await import('../dist/sse-balancer.js');
     return { directory: new BackendDirectory(backends, urlField), lib };
   } catch (err) {
     fatal(`Could not load the sse-balancer library: ${err.message}. Has web/dist been built (npm run build)?`);

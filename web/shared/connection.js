@@ -26,7 +26,7 @@ export const REASON_TEXT = Object.freeze({
 });
 
 /**
- * @param {import('../index.js').BalancedEventSource} source
+ * @param {import('../dist/sse-balancer.js').BalancedEventSource} source
  * @param {{
  *   directory: import('./backends.js').BackendDirectory,
  *   indicator: HTMLElement,      // header pill: gets data-state and data-index

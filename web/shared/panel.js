@@ -15,7 +15,7 @@ const MAX_FAILOVERS = 40;
 /**
  * @param {HTMLElement} root an empty element; the panel is built inside it
  * @param {{
- *   source: import('../index.js').BalancedEventSource,
+ *   source: import('../dist/sse-balancer.js').BalancedEventSource,
  *   directory: import('./backends.js').BackendDirectory,
  *   intervalMs?: number,
  *   serverIntervalMs?: number,

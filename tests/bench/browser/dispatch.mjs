@@ -145,13 +145,15 @@ export async function runDispatch({ browser, cfg }) {
 
     await page.evaluate((calls) => window.bench.coreSetup(calls), cfg.coreCalls);
     const core = await blocks((mode) => window.bench.coreRun(mode), 'core');
+    const numeric = await blocks((mode) => window.bench.coreRun(mode), 'core-numeric');
     const empty = await blocks((mode) => window.bench.coreRun(mode), 'empty');
     await page.evaluate(() => window.bench.coreTeardown());
     result.wasmBoundary = {
       method:
-        'in the page: a second instance of web/dist/sse-balancer-core.js with a stub EventSource; one WasmBalancer ' +
-        '(3 endpoints, the defaults of index.js) on an open stream; blocks of N calls of its Embind ' +
-        'onMessage(connectionId, id), a new numeric id string each (the per-event decision: dedup insert, last-id ' +
+        'in the page: a second instance of web/dist/sse-balancer-core.js whose host opens nothing; one balancer ' +
+        '(3 endpoints, the defaults of index.js) on an open stream; blocks of N calls of the Embind message op, ' +
+        'a new decimal id each, as a string (text(h, message, connection, id)) and as a number (call(h, message, ' +
+        'connection, n), what index.js sends for decimal ids): the per-event decision (dedup insert, last-id ' +
         `update); median of ${MICRO_BLOCKS} blocks after one warm-up block, by wall clock (performance.now()) and by ` +
         'main-thread CPU time (CDP ThreadTime); the empty loop is the same loop around an empty JS function',
       callsPerBlock: cfg.coreCalls,
@@ -159,8 +161,14 @@ export async function runDispatch({ browser, cfg }) {
       wallNsPerCall: core.wallNs,
       emptyLoopNsPerCall: empty.cpuNs,
       netNsPerCall: round(core.cpuNs.median - empty.cpuNs.median, 1),
+      numericNsPerCall: numeric.cpuNs,
+      numericWallNsPerCall: numeric.wallNs,
+      numericNetNsPerCall: round(numeric.cpuNs.median - empty.cpuNs.median, 1),
     };
-    log(`dispatch: core onMessage through Embind ${core.cpuNs.median} ns/call CPU (${core.wallNs.median} wall; empty loop ${empty.cpuNs.median} ns)`);
+    log(
+      `dispatch: core message op through Embind: string id ${core.cpuNs.median} ns/call CPU, numeric id ` +
+        `${numeric.cpuNs.median} ns (${core.wallNs.median} / ${numeric.wallNs.median} wall; empty loop ${empty.cpuNs.median} ns)`,
+    );
 
     result.jsRedispatch = {
       method:

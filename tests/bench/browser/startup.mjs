@@ -128,7 +128,7 @@ function viteAppCost() {
 }
 
 const SPECIFIERS = {
-  'sse-balancer': '/web/index.js',
+  'sse-balancer': '/web/dist/sse-balancer.js',
   'reconnecting-eventsource': RES_MODULE,
   'hand-written': `${PAGES}/handwritten-failover.js`,
 };

@@ -1,7 +1,7 @@
 // One adapter for every subject of the conformance suite, so that each check's
 // body is the same whether it drives the browser's EventSource or a
 // BalancedEventSource with one or several URLs.
-import { BalancedEventSource } from '/web/index.js';
+import { BalancedEventSource } from '/web/dist/sse-balancer.js';
 
 // Fast retries for tests; the balancer's own option names.
 const QUICK = { initialBackoffMs: 100, maxBackoffMs: 500, minRetryMs: 50 };

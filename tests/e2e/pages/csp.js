@@ -11,7 +11,7 @@ try {
 } catch {
   window.evalAllowed = false;
 }
-const { BalancedEventSource } = await import('/web/index.js');
+const { BalancedEventSource } = await import('/web/dist/sse-balancer.js');
 const urls = JSON.parse(new URLSearchParams(location.search).get('urls'));
 window.received = [];
 const source = new BalancedEventSource(urls, { policy: 'random' });

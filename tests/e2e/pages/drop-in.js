@@ -1,6 +1,6 @@
 // Installs BalancedEventSource as window.EventSource, the way a page adopts a
 // drop-in, then runs app code that knows nothing but `new EventSource(url)`.
-import { BalancedEventSource } from '/web/index.js';
+import { BalancedEventSource } from '/web/dist/sse-balancer.js';
 
 const params = new URLSearchParams(location.search);
 const backends = JSON.parse(params.get('backends'));

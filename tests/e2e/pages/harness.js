@@ -1,5 +1,5 @@
 // Loads the library and offers tests a recorder around a BalancedEventSource.
-import * as sseb from '/web/index.js';
+import * as sseb from '/web/dist/sse-balancer.js';
 
 window.sseb = sseb;
 

@@ -3,7 +3,7 @@
 // the dispatch-rate run and the Wasm-boundary loop. Timestamps are
 // performance.timeOrigin + performance.now(), comparable with the Node side
 // (which measures the offset between the two clocks).
-import * as sseb from '/web/index.js';
+import * as sseb from '/web/dist/sse-balancer.js';
 import createSseBalancerCore from '/web/dist/sse-balancer-core.js';
 import ReconnectingEventSource from '/vendor/reconnecting-eventsource/reconnecting-eventsource.js';
 import { connectWithFailover } from './handwritten-failover.js';
@@ -201,62 +201,52 @@ window.bench = {
 
   /**
    * The core's per-event decision alone, set-up: a second instance of the
-   * core module with a stub EventSource (nothing touches the network), one
-   * WasmBalancer (3 endpoints, index.js's defaults) on an open stream, and
-   * `calls` id strings.
+   * core module whose host opens nothing (no EventSource, no network), one
+   * balancer (3 endpoints, index.js's defaults) on an open stream, and
+   * `calls` ids: strings for the string path, numbers for the numeric one.
    */
   async coreSetup(calls) {
     const core = await createSseBalancerCore();
-    class StubEventSource {
-      constructor(url) {
-        this.url = url;
-        this.readyState = 0;
-      }
-      addEventListener() {}
-      close() {
-        this.readyState = 2;
-      }
-    }
+    const split = (text) => (text === '' ? [] : text.split(','));
+    const codes = (names) => Object.fromEntries(names.map((name, i) => [name, i]));
+    const TABLE = codes(split(core.textOf(0, -1)));
+    const OP = codes(split(core.textOf(0, TABLE.ops)));
+    const TEXT = codes(split(core.textOf(0, TABLE.textOps)));
+    const HOST = codes(split(core.textOf(0, TABLE.hostOps)));
     let connectionId = 0;
-    const bridge = {
-      listenerFor: (id) => {
-        connectionId = id;
-        return () => {};
-      },
-      onTimer: () => {},
-      notifyOpen: () => {},
-      notifyError: () => {},
-      notifyFailover: () => {},
-      resolveUrl: () => {},
-      sourceReady: () => {},
-      sourceClosed: () => {},
-    };
-    // The options index.js would pass (its defaults, in validated form).
-    const { urlProvider, ...defaults } = sseb.defaults;
-    const options = { ...defaults, seed: 12345, lastEventIdParam: 'lastEventId', hasUrlProvider: false };
-    // The host opens the class its bridge names (index.js passes the
-    // platform's): here a stub, so nothing leaves the page.
-    bridge.eventSourceClass = StubEventSource;
-    const balancer = new core.WasmBalancer(['http://127.0.0.1:9/a', 'http://127.0.0.1:9/b', 'http://127.0.0.1:9/c'], options, bridge);
-    balancer.start();
-    balancer.onOpen(connectionId);
+    const h = core.create((op, a) => {
+      if (op === HOST.openSource) connectionId = a;
+      return 0;
+    });
+    for (const url of ['http://127.0.0.1:9/a', 'http://127.0.0.1:9/b', 'http://127.0.0.1:9/c']) {
+      core.text(h, TEXT.addUrl, 0, url);
+    }
+    // index.js's defaults (the core's own) apart from these.
+    core.text(h, TEXT.policy, 0, 'round-robin');
+    core.text(h, TEXT.lastEventIdParam, 0, 'lastEventId');
+    core.call(h, OP.setSeed, 12345, 0);
+    core.call(h, OP.start, 0, 0);
+    core.call(h, OP.open, connectionId, 0);
     // One block of ids, reused: each block restarts the sequence, which the
     // core sees as a restarted log (one reset per block, negligible).
-    coreState = { balancer, connectionId, ids: idStrings(calls), sink: 0 };
+    const ids = idStrings(calls);
+    coreState = { core, h, OP, TEXT, connectionId, ids, numbers: ids.map(Number), sink: 0 };
     return true;
   },
 
   /**
-   * One block: every id through WasmBalancer.onMessage (mode 'core'), or
-   * through an empty JS function (mode 'empty': the loop's own cost).
-   * Returns wall ns per call.
+   * One block: every id through the core's message op, as a string (mode
+   * 'core'), as a number (mode 'core-numeric', what index.js sends for
+   * decimal ids), or through an empty JS function (mode 'empty': the loop's
+   * own cost). Returns wall ns per call.
    */
   coreRun(mode) {
-    const { balancer, connectionId, ids } = coreState;
+    const { core, h, OP, TEXT, connectionId, ids, numbers } = coreState;
     const empty = (a, b) => (b.length > 0 ? 0 : a);
     let sink = 0;
     const t0 = performance.now();
-    if (mode === 'core') for (let i = 0; i < ids.length; i++) sink += balancer.onMessage(connectionId, ids[i]);
+    if (mode === 'core') for (let i = 0; i < ids.length; i++) sink += core.text(h, TEXT.message, connectionId, ids[i]);
+    else if (mode === 'core-numeric') for (let i = 0; i < ids.length; i++) sink += core.call(h, OP.message, connectionId, numbers[i]);
     else for (let i = 0; i < ids.length; i++) sink += empty(connectionId, ids[i]);
     const t1 = performance.now();
     coreState.sink += sink;
@@ -264,9 +254,9 @@ window.bench = {
   },
 
   coreTeardown() {
-    coreState.balancer.close();
-    coreState.balancer.delete();
-    const { sink } = coreState;
+    const { core, h, OP, sink } = coreState;
+    core.call(h, OP.close, 0, 0);
+    core.call(h, OP.delete, 0, 0);
     coreState = null;
     return sink;
   },
