@@ -26,7 +26,6 @@ class RetryBudget {
   void Expire(double now_ms);
   std::size_t size() const { return attempts_.size() - head_; }
 
-
   std::size_t limit_;
   double window_ms_;
   /// Attempt times, oldest first, from index head_ on (the ones before it
