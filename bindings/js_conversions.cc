@@ -212,6 +212,21 @@ std::string TextOf(TextOut which) {
       });
     case TextOut::kTables:
       return kTableNames;
+    case TextOut::kAll: {
+      std::string out = std::string("tables=") + kTableNames + '\n';
+      std::string_view names = kTableNames;
+      for (int i = 0; !names.empty(); ++i) {
+        const std::size_t comma = std::min(names.find(','), names.size());
+        if (i != static_cast<int>(TextOut::kLastEventId)) {
+          out.append(names.substr(0, comma));
+          out += '=';
+          out += TextOf(static_cast<TextOut>(i));
+          out += '\n';
+        }
+        names.remove_prefix(std::min(comma + 1, names.size()));
+      }
+      return out;
+    }
     case TextOut::kBalancerStats:
       return kBalancerStatNames;
     case TextOut::kEndpointStats: {

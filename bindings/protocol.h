@@ -52,8 +52,10 @@ enum class HostOp : int {
 };
 
 /// Strings out: textOf(handle, which) -> string. Tables are comma-separated;
-/// kTables names this enumeration itself, so JS needs no code but -1.
+/// kTables names this enumeration itself, and kAll gives every table at once
+/// (one call at load), so JS needs no code but -2.
 enum class TextOut : int {
+  kAll = -2,  ///< "tables=...\nops=...\n...": every table but kLastEventId
   kTables = -1,
   kLastEventId,         ///< the handle's last delivered id
   kOps,                 ///< Op names, by code

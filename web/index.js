@@ -29,9 +29,11 @@ wasmSource.catch(() => {}); // reported through instantiate below
 
 function readWasm() {
   if (wasmUrl.protocol === 'file:') {
-    // A computed specifier: bundlers for the browser leave it alone.
-    const fsModule = 'node:fs/promises';
-    return import(/* @vite-ignore */ fsModule).then((fs) => fs.readFile(wasmUrl));
+    // Node (20.16+, 22.3+) and other runtimes with process.getBuiltinModule:
+    // no import() that a browser bundler would try to resolve.
+    const fs = globalThis.process?.getBuiltinModule?.('node:fs/promises');
+    if (!fs) return Promise.reject(new Error(`sse-balancer: cannot read ${wasmUrl} (no process.getBuiltinModule)`));
+    return fs.readFile(wasmUrl);
   }
   if (typeof globalThis.fetch !== 'function') {
     return Promise.reject(new Error('sse-balancer: no fetch() to load the Wasm core with'));
@@ -90,12 +92,21 @@ try {
 }
 
 // The boundary (bindings/protocol.h): four functions over numbers and
-// strings. Every code and name comes from the core's own tables; textOf(0,
-// -1) names the tables.
+// strings. Every code and name comes from the core's own tables, read in one
+// call: textOf(0, -2) is "name=a,b,c" lines.
 const split = (text) => (text === '' ? [] : text.split(','));
 const codes = (names) => Object.freeze(Object.fromEntries(names.map((name, i) => [name, i])));
-const TABLE = core ? codes(split(core.textOf(0, -1))) : {};
-const table = (name) => (core ? split(core.textOf(0, TABLE[name])) : []);
+const TABLES = new Map(
+  core
+    ? core
+        .textOf(0, -2)
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)])
+    : [],
+);
+const table = (name) => split(TABLES.get(name) ?? '');
+const TABLE = codes(table('tables'));
 const OP = codes(table('ops'));
 const TEXT = codes(table('textOps'));
 const HOST = codes(table('hostOps'));
@@ -114,8 +125,8 @@ const POLICIES = Object.freeze(table('policies'));
 const CORE = core
   ? {
       ...Object.fromEntries(OPTION_NAMES.map((name, i) => [name, core.call(0, OP.default, i, 0)])),
-      lastEventIdParam: core.textOf(0, TABLE.defaultParam),
-      lastEventId: core.textOf(0, TABLE.defaultLastEventId),
+      lastEventIdParam: TABLES.get('defaultParam'),
+      lastEventId: TABLES.get('defaultLastEventId'),
     }
   : {};
 

@@ -29,6 +29,7 @@ test('npm pack -> install into a throwaway Vite app -> vite build -> events in C
         'package.json',
         'web/dist/sse-balancer-core.wasm',
         'web/dist/sse-balancer.js',
+        'web/dist/sse-balancer.js.map',
         'web/index.d.ts',
       ].sort(),
     );
