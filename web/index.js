@@ -189,8 +189,9 @@ const LIFECYCLE = [
 
 /**
  * Event types the balancer dispatches itself. Every other type (`message`
- * and the server's named types) is the browser's own event, delivered to the
- * page's listeners on the underlying EventSource behind the core's listener.
+ * and the server's named types) is the browser's own event, which the
+ * balancer's listener on the underlying EventSource passes to the page's
+ * listeners once the core has decided it.
  */
 const OWN_TYPES = new Set(['open', 'error', 'failover']);
 
@@ -235,7 +236,7 @@ export class BalancedEventSource extends EventTarget {
   #urlProvider;
   #providerErrors = new Map();
   #lifecycle = [];
-  /** The page's listeners of event types: type -> [{ callback, capture, once, wrapper }]. */
+  /** The page's listeners of event types: type -> [{ callback, capture, once, removed }]. */
   #listeners = new Map();
   /** Event types the core's listener hears on every EventSource. */
   #types = new Set(['open', 'error', 'message']);
@@ -332,16 +333,13 @@ export class BalancedEventSource extends EventTarget {
     return 0;
   }
 
-  // Opens the EventSource of connection `id`: the core's listener first for
-  // every forwarded type, then the page's listeners behind it.
+  // Opens the EventSource of connection `id` with the core's listener for
+  // every forwarded type.
   #openSource(id, url) {
     const source = new this.#EventSource(url, { withCredentials: this.#withCredentials });
     const gate = (event) => this.#onSourceEvent(id, event);
     for (const type of this.#types) source.addEventListener(type, gate);
     this.#sources.set(id, { source, gate });
-    for (const [type, entries] of this.#listeners) {
-      for (const entry of entries) source.addEventListener(type, entry.wrapper);
-    }
   }
 
   #closeSource(id) {
@@ -531,10 +529,10 @@ export class BalancedEventSource extends EventTarget {
     return targets;
   }
 
-  // The page's listeners of event types are kept here and added to every
-  // underlying EventSource behind the core's listener, which stops a
-  // duplicate or stale event before them: the page gets the browser's own
-  // MessageEvent (no second event built and dispatched per message).
+  // The page's listeners of event types are kept here; the balancer's
+  // listener on the underlying EventSource calls them once the core has
+  // decided an event: the page gets the browser's own MessageEvent (no second
+  // event built and dispatched, and one DOM listener call per event).
   addEventListener(type, listener, options) {
     const name = String(type);
     if (OWN_TYPES.has(name)) {
@@ -548,16 +546,10 @@ export class BalancedEventSource extends EventTarget {
     if (this.#findListener(name, listener, capture)) return;
     let entries = this.#listeners.get(name);
     if (!entries) this.#listeners.set(name, (entries = []));
-    const entry = { callback: listener, capture, once: typeof options === 'object' && Boolean(options?.once) };
-    entry.wrapper = (event) => {
-      if (entry.once) this.#forget(name, entry);
-      if (typeof listener === 'function') listener.call(this, event);
-      else listener.handleEvent(event);
-    };
+    const entry = { callback: listener, capture, once: typeof options === 'object' && Boolean(options?.once), removed: false };
     entries.push(entry);
     if (this.#closed) return;
     this.#forward(name);
-    for (const { source } of this.#sources.values()) source.addEventListener(name, entry.wrapper);
     signal?.addEventListener('abort', () => this.#forget(name, entry), { once: true });
   }
 
@@ -581,7 +573,46 @@ export class BalancedEventSource extends EventTarget {
     const at = entries ? entries.indexOf(entry) : -1;
     if (at < 0) return;
     entries.splice(at, 1);
-    for (const { source } of this.#sources.values()) source.removeEventListener(type, entry.wrapper);
+    entry.removed = true; // not called again, even by a dispatch under way
+  }
+
+  // Calls the page's listeners of a delivered event, in order, as an
+  // EventTarget would: `this` is the balancer, an exception is reported and
+  // the next listener still runs, stopImmediatePropagation() stops the rest,
+  // a listener added meanwhile waits for the next event and one removed
+  // meanwhile is not called.
+  #deliver(event) {
+    const entries = this.#listeners.get(event.type);
+    if (entries === undefined || entries.length === 0) return;
+    if (entries.length === 1) {
+      this.#call(event.type, entries[0], event);
+      return;
+    }
+    let stopped = false;
+    // Only here, with a listener after the current one: see whether it asks
+    // the rest to be skipped (the event keeps that flag to itself).
+    Object.defineProperty(event, 'stopImmediatePropagation', {
+      value() {
+        stopped = true;
+        MessageEvent.prototype.stopImmediatePropagation.call(this);
+      },
+      configurable: true,
+    });
+    for (const entry of entries.slice()) {
+      if (stopped) break;
+      if (!entry.removed) this.#call(event.type, entry, event);
+    }
+  }
+
+  #call(type, entry, event) {
+    if (entry.once) this.#forget(type, entry);
+    try {
+      const { callback } = entry;
+      if (typeof callback === 'function') callback.call(this, event);
+      else callback.handleEvent(event);
+    } catch (error) {
+      reportListenerError(error);
+    }
   }
 
   get onopen() { return this.#handlers.get('open') ?? null; }
@@ -608,17 +639,14 @@ export class BalancedEventSource extends EventTarget {
     }
   }
 
-  // Every event of every underlying EventSource reaches this listener first.
-  // One call into Wasm decides it: a duplicate or an event of a stale
-  // connection goes no further; a delivered one goes on, as the browser's own
-  // event, to the page's listeners behind this one.
+  // The one listener on every underlying EventSource, for every forwarded
+  // type. One call into Wasm decides a message: a duplicate or an event of a
+  // stale connection goes no further; a delivered one goes, as the
+  // browser's own event, to the page's listeners (#deliver).
   #onSourceEvent(connectionId, event) {
     // The hot path: no closure or temporary object per event.
+    if (this.#closed) return;
     try {
-      if (this.#closed) {
-        event.stopImmediatePropagation();
-        return;
-      }
       if (!(event instanceof MessageEvent)) {
         if (event.type === 'open') core.call(this.#h, OP.open, connectionId, 0);
         else if (event.type === 'error') core.call(this.#h, OP.error, connectionId, event.target.readyState);
@@ -632,10 +660,7 @@ export class BalancedEventSource extends EventTarget {
         n === -1 || (n >= 0 && n <= Number.MAX_SAFE_INTEGER && String(n) === lastEventId)
           ? core.call(this.#h, OP_MESSAGE, connectionId, n)
           : core.text(this.#h, TEXT_MESSAGE, connectionId, lastEventId);
-      if (endpoint < 0) {
-        event.stopImmediatePropagation();
-        return;
-      }
+      if (endpoint < 0) return;
       Object.defineProperty(event, 'endpoint', { value: this.#urls[endpoint], enumerable: true });
       // A new connection starts with an empty id; the balancer's last id
       // persists across reconnections, as EventSource's does.
@@ -644,9 +669,10 @@ export class BalancedEventSource extends EventTarget {
         if (id !== '') Object.defineProperty(event, 'lastEventId', { value: id, enumerable: true });
       }
     } catch (error) {
-      event.stopImmediatePropagation();
       reportLibraryError(error);
+      return;
     }
+    this.#deliver(event);
   }
 
   // Asks the page's urlProvider for the URL of one connection. Always
@@ -726,6 +752,13 @@ function watchPolicyBlocks() {
 /** The capture flag of addEventListener's options (a boolean or an object). */
 function captureOf(options) {
   return typeof options === 'boolean' ? options : Boolean(options?.capture);
+}
+
+// As an EventTarget reports a listener's exception: to the global error
+// handlers, and the dispatch goes on.
+function reportListenerError(error) {
+  if (typeof globalThis.reportError === 'function') globalThis.reportError(error);
+  else console.error(error);
 }
 
 function reportLibraryError(error) {

@@ -281,3 +281,52 @@ test('listeners get the browser\'s own MessageEvent, and once/signal/removal/han
   expect(r.endpoints).toBe(2); // the killed one, then another
   await page.evaluate(() => window.source.close());
 });
+
+test('during one event, listeners run in order; stopImmediatePropagation, removal and addition act as on EventTarget', async ({
+  env,
+  page,
+}) => {
+  const reported = [];
+  page.on('pageerror', (e) => reported.push(e.message));
+  await page.goto(env.harnessUrl);
+  await page.waitForFunction(() => window.harnessReady === true);
+  const r = await page.evaluate(async (urls) => {
+    const s = new window.sseb.BalancedEventSource(urls);
+    const calls = [];
+    let n = 0;
+    const third = () => calls.push(`third${n}`);
+    await new Promise((resolve) => {
+      const late = () => {
+        calls.push(`late${n}`);
+        if (n === 4) resolve();
+      };
+      s.addEventListener('message', () => {
+        n++;
+        calls.push(`first${n}`);
+        if (n === 1) {
+          // Added during the dispatch: from the next event on.
+          s.addEventListener('message', late);
+          // Removed during the dispatch, before its turn: not called.
+          s.removeEventListener('message', third);
+        }
+        if (n === 2) throw new Error('first listener bug');
+      });
+      s.addEventListener('message', (event) => {
+        calls.push(`second${n}`);
+        // Stops the listeners after this one, for this event only.
+        if (n === 3) event.stopImmediatePropagation();
+      });
+      s.addEventListener('message', third);
+    });
+    s.close();
+    return calls;
+  }, env.urls);
+  expect(r).toEqual([
+    'first1', 'second1',
+    'first2', 'second2', 'late2', // the first listener threw: the others still ran
+    'first3', 'second3', // stopped before `late`
+    'first4', 'second4', 'late4',
+  ]);
+  // The page's exception is reported, as an EventTarget reports it.
+  expect(reported).toEqual(['first listener bug']);
+});
