@@ -57,15 +57,6 @@ constexpr const char* kOptionNames =
     "maxEjectionMs,maxEjectedPercent,heartbeatTimeoutMs,connectTimeoutMs,"
     "maxConnectsPerMinute,dedupWindow";
 
-constexpr const char* kOpNames =
-    "setOption,setSeed,start,close,delete,open,error,message,timer,urlFailed,"
-    "exclude,pick,requestFailed,online,offline,resume,stat,default,heapInUse,"
-    "heapSize";
-constexpr const char* kTextOpNames =
-    "addUrl,policy,lastEventIdParam,lastEventId,message";
-constexpr const char* kHostOpNames =
-    "openSource,closeSource,startTimer,cancelTimer,isAlive,notifyOpen,"
-    "notifyError,notifyFailover";
 constexpr const char* kTableNames =
     "lastEventId,ops,textOps,hostOps,options,policies,states,reasons,"
     "balancerStats,endpointStats,defaultParam,defaultLastEventId";
@@ -114,16 +105,6 @@ double BalancerStat(Balancer& balancer, int field) {
   }
 }
 
-double RetryInMs(const Endpoint& endpoint, double now_ms) {
-  double until = 0;
-  if (endpoint.state == EndpointState::kCoolingDown) {
-    until = endpoint.cooldown_until_ms;
-  } else if (endpoint.state == EndpointState::kEjected) {
-    until = std::max(endpoint.cooldown_until_ms, endpoint.ejected_until_ms);
-  }
-  return std::max(0.0, std::ceil(until - now_ms));
-}
-
 double EndpointStat(const Endpoint& endpoint, int field, double now_ms) {
   const EndpointCounters& counters = endpoint.counters;
   const bool failed = counters.last_error != FailureReason::kNone;
@@ -134,7 +115,7 @@ double EndpointStat(const Endpoint& endpoint, int field, double now_ms) {
   }
   switch (field) {
     case 0:
-      return static_cast<double>(endpoint.state);
+      return static_cast<double>(endpoint.state());
     case 1:
       return static_cast<double>(counters.connects);
     case 2:
@@ -148,9 +129,9 @@ double EndpointStat(const Endpoint& endpoint, int field, double now_ms) {
     case 6:
       return static_cast<double>(counters.ejections);
     case 7:
-      return endpoint.consecutive_failures;
+      return endpoint.health.consecutive_failures();
     case 8:
-      return endpoint.probation ? 1 : 0;
+      return endpoint.health.probation() ? 1 : 0;
     case 9:
       return failed ? static_cast<double>(counters.last_error) : -1;
     // How old the last error is: a UI can tell a recovered endpoint's past
@@ -160,7 +141,7 @@ double EndpointStat(const Endpoint& endpoint, int field, double now_ms) {
                  ? std::max(0.0, std::floor(now_ms - counters.last_error_at_ms))
                  : -1;
     case 11:
-      return RetryInMs(endpoint, now_ms);
+      return endpoint.health.RetryInMs(now_ms);
     default:
       return kNaN;
   }

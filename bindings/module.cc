@@ -60,20 +60,22 @@ double CallStarted(WasmBalancer& core, Op op, double a, double b) {
       balancer.OnOpen(id);
       return 0;
     case Op::kError:
+      // The EventSource's readyState at the error: CLOSED means the browser
+      // gave up; the core decides what that means.
       balancer.OnError(id, b == static_cast<double>(ReadyState::kClosed)
-                               ? FailureReason::kHttp
-                               : FailureReason::kNetwork);
+                               ? ConnectionError::kGaveUp
+                               : ConnectionError::kRetrying);
       return 0;
     case Op::kMessage: {
       char buffer[24];
-      return balancer.OnMessage(
-          id, b < 0 ? std::string_view() : DecimalId(b, buffer));
+      return Endpoint(balancer.OnMessage(
+          id, b < 0 ? std::string_view() : DecimalId(b, buffer)));
     }
     case Op::kTimer:
       balancer.OnTimer(static_cast<TimerId>(a));
       return 0;
     case Op::kUrlFailed:
-      balancer.OnError(id, FailureReason::kProvider);
+      balancer.OnError(id, ConnectionError::kNoUrl);
       return 0;
     case Op::kExclude:
       core.excluded.push_back(static_cast<std::size_t>(a));
@@ -94,6 +96,9 @@ double CallStarted(WasmBalancer& core, Op op, double a, double b) {
       return 0;
     case Op::kResume:
       balancer.OnResume(core.host.IsAlive(balancer.active_connection()));
+      return 0;
+    case Op::kRefresh:
+      balancer.RefreshHealth();
       return 0;
     case Op::kStat:
       return StatValue(balancer, static_cast<int>(a), static_cast<int>(b),
@@ -157,8 +162,9 @@ double Text(Handle handle, int code, double a, const std::string& text) {
       core.options.initial_last_event_id = text;
       return 0;
     case TextOp::kMessage:
-      if (!core.balancer) return kDropEvent;
-      return core.balancer->OnMessage(static_cast<ConnectionId>(a), text);
+      if (!core.balancer) return -1;
+      return Endpoint(
+          core.balancer->OnMessage(static_cast<ConnectionId>(a), text));
   }
   return kNaN;
 }

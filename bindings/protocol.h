@@ -6,50 +6,66 @@
 
 namespace sse_balancer::bindings {
 
+// Each list below defines its enumeration and the names JS knows it by
+// (kOpNames, ...), so the two cannot drift apart.
+
 /// JS -> core, numeric: call(handle, op, a, b) -> number.
-enum class Op : int {
-  kSetOption,      ///< a: index in the option table, b: value (before start)
-  kSetSeed,        ///< a: seed (before start)
-  kStart,          ///< builds the Balancer from what was set, connects
-  kClose,          ///< closes every connection and timer
-  kDelete,         ///< frees the handle (after close)
-  kOpen,           ///< a: connection
-  kError,          ///< a: connection, b: its EventSource readyState
-  kMessage,        ///< a: connection, b: numeric id (-1: none) -> endpoint|-1
-  kTimer,          ///< a: timer
-  kUrlFailed,      ///< a: connection: the urlProvider failed
-  kExclude,        ///< a: endpoint the next kPick must not choose
-  kPick,           ///< -> endpoint for a request, or -1; clears exclusions
-  kRequestFailed,  ///< a: endpoint
-  kOnline,
-  kOffline,
-  kResume,     ///< a: whether the active connection looks alive
-  kStat,       ///< a: endpoint (-1: the balancer), b: field -> value
-  kDefault,    ///< a: index in the option table -> its default
-  kHeapInUse,  ///< (no handle) bytes malloc'd in the Wasm heap
-  kHeapSize,   ///< (no handle) the Wasm heap's size
-};
+#define SSEB_OPS(X)                                                     \
+  X(SetOption, setOption) /* a: option index, b: value (not started) */ \
+  X(SetSeed, setSeed)     /* a: seed (not started) */                   \
+  X(Start, start)         /* builds the Balancer, connects */           \
+  X(Close, close)         /* closes every connection and timer */       \
+  X(Delete, delete)       /* frees the handle (after close) */          \
+  X(Open, open)           /* a: connection */                           \
+  X(Error, error)         /* a: connection, b: its readyState */        \
+  X(Message, message)     /* a: connection, b: id (-1: none) */         \
+  X(Timer, timer)         /* a: timer */                                \
+  X(UrlFailed, urlFailed) /* a: connection: urlProvider failed */       \
+  X(Exclude, exclude)     /* a: endpoint the next pick must skip */     \
+  X(Pick, pick)           /* -> endpoint for a request, or -1 */        \
+  X(RequestFailed, requestFailed) /* a: endpoint */                     \
+  X(Online, online)                                                     \
+  X(Offline, offline)                                                   \
+  X(Resume, resume)       /* the page is visible or restored */         \
+  X(Refresh, refresh)     /* cool-downs/ejections that ran out end */   \
+  X(Stat, stat)           /* a: endpoint (-1: balancer), b: field */    \
+  X(Default, default)     /* a: option index -> its default */          \
+  X(HeapInUse, heapInUse) /* (no handle) bytes malloc'd */              \
+  X(HeapSize, heapSize)   /* (no handle) the Wasm heap's size */
 
 /// JS -> core with a string: text(handle, op, a, string) -> number.
-enum class TextOp : int {
-  kAddUrl,            ///< before start, in order
-  kPolicy,            ///< before start
-  kLastEventIdParam,  ///< before start; "" turns it off
-  kLastEventId,       ///< before start
-  kMessage,           ///< a: connection, string: id -> endpoint or -1
-};
+#define SSEB_TEXT_OPS(X)                                            \
+  X(AddUrl, addUrl)                     /* not started, in order */ \
+  X(Policy, policy)                     /* not started */           \
+  X(LastEventIdParam, lastEventIdParam) /* "" turns it off */       \
+  X(LastEventId, lastEventId)           /* not started */           \
+  X(Message, message) /* a: connection, string: id -> endpoint or -1 */
 
 /// Core -> JS: host(op, a, b, c, string) -> number.
-enum class HostOp : int {
-  kOpenSource,      ///< a: connection, b: endpoint, string: URL
-  kCloseSource,     ///< a: connection
-  kStartTimer,      ///< a: timer, b: delay in whole ms
-  kCancelTimer,     ///< a: timer
-  kIsAlive,         ///< a: connection -> 1 when it still looks usable
-  kNotifyOpen,      ///< a: endpoint
-  kNotifyError,     ///< a: endpoint, b: reason
-  kNotifyFailover,  ///< a: from (-1: none), b: to, c: reason
-};
+#define SSEB_HOST_OPS(X)                                                  \
+  X(OpenSource, openSource)         /* a: connection, b: endpoint, URL */ \
+  X(CloseSource, closeSource)       /* a: connection */                   \
+  X(StartTimer, startTimer)         /* a: timer, b: delay in whole ms */  \
+  X(CancelTimer, cancelTimer)       /* a: timer */                        \
+  X(IsAlive, isAlive)               /* a: connection -> 1 if usable */    \
+  X(NotifyOpen, notifyOpen)         /* a: endpoint */                     \
+  X(NotifyError, notifyError)       /* a: endpoint, b: reason */          \
+  X(NotifyFailover, notifyFailover) /* a: from (-1), b: to, c: reason */
+
+#define SSEB_ENUMERATOR(name, js) k##name,
+#define SSEB_JS_NAME(name, js) "," #js
+
+enum class Op : int { SSEB_OPS(SSEB_ENUMERATOR) };
+enum class TextOp : int { SSEB_TEXT_OPS(SSEB_ENUMERATOR) };
+enum class HostOp : int { SSEB_HOST_OPS(SSEB_ENUMERATOR) };
+
+// Comma-separated, without the leading comma.
+inline constexpr const char* kOpNames = &(SSEB_OPS(SSEB_JS_NAME))[1];
+inline constexpr const char* kTextOpNames = &(SSEB_TEXT_OPS(SSEB_JS_NAME))[1];
+inline constexpr const char* kHostOpNames = &(SSEB_HOST_OPS(SSEB_JS_NAME))[1];
+
+#undef SSEB_ENUMERATOR
+#undef SSEB_JS_NAME
 
 /// Strings out: textOf(handle, which) -> string. Tables are comma-separated;
 /// kTables names this enumeration itself, and kAll gives every table at once

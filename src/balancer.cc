@@ -46,7 +46,7 @@ void Balancer::Close() {
     host_.CloseConnection(id);
   }
   if (active_) {
-    endpoints_[*active_].state = EndpointState::kIdle;
+    endpoints_[*active_].connection = EndpointState::kIdle;
     active_.reset();
   }
   CancelRetry();
@@ -57,7 +57,7 @@ void Balancer::OnOpen(ConnectionId id) {
   if (closed_ || id == 0 || id != active_connection_) return;
   Endpoint& endpoint = endpoints_[*active_];
   const double now = host_.NowMs();
-  endpoint.state = EndpointState::kOpen;
+  endpoint.connection = EndpointState::kOpen;
   endpoint.opened_at_ms = now;
   ++endpoint.counters.opens;
   EndOutage();
@@ -71,14 +71,22 @@ void Balancer::OnOpen(ConnectionId id) {
   host_.NotifyOpen(*active_);
 }
 
-void Balancer::OnError(ConnectionId id, FailureReason hint) {
+void Balancer::OnError(ConnectionId id, ConnectionError error) {
   if (closed_ || id == 0 || id != active_connection_) return;
-  FailureReason reason = hint;
-  if (hint == FailureReason::kNetwork &&
-      endpoints_[*active_].state == EndpointState::kOpen) {
-    reason = FailureReason::kClosed;
+  switch (error) {
+    case ConnectionError::kGaveUp:
+      Fail(FailureReason::kHttp);
+      return;
+    case ConnectionError::kNoUrl:
+      Fail(FailureReason::kProvider);
+      return;
+    case ConnectionError::kRetrying:
+      // A stream that had opened ended; one that never opened was refused.
+      Fail(endpoints_[*active_].connection == EndpointState::kOpen
+               ? FailureReason::kClosed
+               : FailureReason::kNetwork);
+      return;
   }
-  Fail(reason);
 }
 
 void Balancer::Fail(FailureReason reason) {
@@ -111,7 +119,8 @@ void Balancer::Fail(FailureReason reason) {
   // Moving to another endpoint is a failover, made at once. Coming back to
   // the same one (one URL, or no other eligible), every client its server
   // just cut off would return in the same millisecond: spread them a little.
-  if (!healthy_end || Eligible(/*panic=*/false).size() > 1) {
+  RefreshHealth();
+  if (!healthy_end || Eligible().size() > 1) {
     ConnectNext(reason, ConnectMode::kNow);
     return;
   }
@@ -124,8 +133,9 @@ void Balancer::Fail(FailureReason reason) {
   }
 }
 
-int Balancer::OnMessage(ConnectionId id, std::string_view last_event_id) {
-  if (closed_ || id == 0 || id != active_connection_) return kDropEvent;
+std::optional<std::size_t> Balancer::OnMessage(ConnectionId id,
+                                               std::string_view last_event_id) {
+  if (closed_ || id == 0 || id != active_connection_) return std::nullopt;
   const std::size_t index = *active_;
   Endpoint& endpoint = endpoints_[index];
   if (options_.watchdog.heartbeat_timeout_ms > 0) {
@@ -159,14 +169,14 @@ int Balancer::OnMessage(ConnectionId id, std::string_view last_event_id) {
     first_id_ = false;
     if (recent_ids_.Contains(last_event_id)) {
       ++endpoint.counters.duplicates;
-      return kDropEvent;
+      return std::nullopt;
     }
     recent_ids_.Insert(last_event_id);
     last_event_id_.assign(last_event_id);
   }
   ++endpoint.counters.messages;
   ++delivered_on_connection_;
-  return static_cast<int>(index);
+  return index;
 }
 
 void Balancer::OnTimer(TimerId id) {
@@ -180,7 +190,7 @@ void Balancer::OnTimer(TimerId id) {
   if (id != watchdog_timer_) return;
   watchdog_timer_ = 0;
   if (active_connection_ == 0) return;
-  if (endpoints_[*active_].state != EndpointState::kOpen) {
+  if (endpoints_[*active_].connection != EndpointState::kOpen) {
     Fail(FailureReason::kStall);  // never opened within connect_timeout_ms
     return;
   }
@@ -208,12 +218,7 @@ void Balancer::OnOnline() {
   offline_ = false;
   if (!started_ || active_connection_ != 0) return;
   // Failures while offline say nothing about the endpoints.
-  for (Endpoint& endpoint : endpoints_) {
-    if (endpoint.state == EndpointState::kCoolingDown ||
-        endpoint.state == EndpointState::kEjected) {
-      endpoint.state = EndpointState::kIdle;
-    }
-  }
+  ForgetFailures(/*ejections=*/true);
   EndOutage();
   CancelRetry();
   ConnectNext(FailureReason::kNetwork, ConnectMode::kNow);
@@ -222,7 +227,7 @@ void Balancer::OnOnline() {
 void Balancer::OnResume(bool active_alive) {
   if (closed_ || !started_) return;
   if (active_connection_ != 0) {
-    const bool open = endpoints_[*active_].state == EndpointState::kOpen;
+    const bool open = endpoints_[*active_].connection == EndpointState::kOpen;
     if (!active_alive) {
       Fail(open ? FailureReason::kClosed : FailureReason::kNetwork);
     } else if (open && options_.watchdog.heartbeat_timeout_ms > 0 &&
@@ -238,11 +243,7 @@ void Balancer::OnResume(bool active_alive) {
     // The user is back and the stream is down: try now rather than at the
     // end of a cool-down (or a throttled background timer). Ejections stay;
     // the budget and the floor still apply.
-    for (Endpoint& endpoint : endpoints_) {
-      if (endpoint.state == EndpointState::kCoolingDown) {
-        endpoint.state = EndpointState::kIdle;
-      }
-    }
+    ForgetFailures(/*ejections=*/false);
     CancelRetry();
     ConnectNext(last_reason_, ConnectMode::kResume);
   }
@@ -254,17 +255,13 @@ std::optional<std::size_t> Balancer::PickForRequest(
   const auto excluded = [&exclude](std::size_t i) {
     return std::find(exclude.begin(), exclude.end(), i) != exclude.end();
   };
-  Eligible(/*panic=*/false);  // lets expired cool-downs end
+  RefreshHealth();
   std::vector<std::size_t> healthy;
   std::vector<std::size_t> any;
   for (std::size_t i = 0; i < endpoints_.size(); ++i) {
     if (excluded(i)) continue;
     any.push_back(i);
-    const EndpointState state = endpoints_[i].state;
-    if (state != EndpointState::kCoolingDown &&
-        state != EndpointState::kEjected) {
-      healthy.push_back(i);
-    }
+    if (endpoints_[i].health.up()) healthy.push_back(i);
   }
   if (any.empty()) return std::nullopt;
   return policy_->Pick(endpoints_, healthy.empty() ? any : healthy, rng_);
@@ -272,19 +269,15 @@ std::optional<std::size_t> Balancer::PickForRequest(
 
 void Balancer::OnRequestFailed(std::size_t endpoint) {
   if (closed_ || endpoint >= endpoints_.size() || active_ == endpoint) return;
-  const EndpointState state = endpoints_[endpoint].state;
-  if (state == EndpointState::kCoolingDown ||
-      state == EndpointState::kEjected) {
-    return;  // already known to be down
-  }
+  RefreshHealth();
+  if (!endpoints_[endpoint].health.up()) return;  // already known to be down
   RecordFailure(endpoint, FailureReason::kNetwork);
 }
 
 bool Balancer::MayEject(std::size_t index, double now_ms) const {
   std::size_t ejected = 0;
   for (std::size_t i = 0; i < endpoints_.size(); ++i) {
-    if (i != index && endpoints_[i].state == EndpointState::kEjected &&
-        endpoints_[i].ejected_until_ms > now_ms) {
+    if (i != index && endpoints_[i].health.EjectedAt(now_ms)) {
       ++ejected;
     }
   }
@@ -293,14 +286,14 @@ bool Balancer::MayEject(std::size_t index, double now_ms) const {
   return static_cast<double>(ejected + 1) <= allowed;
 }
 
-namespace {
-// It streamed healthily: its backoff starts afresh and it is trusted again.
-void StartAfresh(Endpoint& endpoint) {
-  endpoint.backoff_attempt = 0;
-  endpoint.consecutive_failures = 0;
-  endpoint.probation = false;
+void Balancer::RefreshHealth(bool panic) {
+  const double now = host_.NowMs();
+  for (Endpoint& endpoint : endpoints_) endpoint.health.RefreshAt(now, panic);
 }
-}  // namespace
+
+void Balancer::ForgetFailures(bool ejections) {
+  for (Endpoint& endpoint : endpoints_) endpoint.health.Forget(ejections);
+}
 
 void Balancer::CountEnd(Endpoint& endpoint, FailureReason reason,
                         double now_ms) {
@@ -315,61 +308,47 @@ void Balancer::CountEnd(Endpoint& endpoint, FailureReason reason,
 void Balancer::RecordHealthyEnd(std::size_t index) {
   Endpoint& endpoint = endpoints_[index];
   CountEnd(endpoint, FailureReason::kClosed, host_.NowMs());
-  StartAfresh(endpoint);
-  endpoint.state = EndpointState::kIdle;
+  endpoint.health.Recovered();
+  endpoint.connection = EndpointState::kIdle;
 }
 
 void Balancer::RecordFailure(std::size_t index, FailureReason reason) {
   Endpoint& endpoint = endpoints_[index];
+  EndpointHealth& health = endpoint.health;
   const double now = host_.NowMs();
   CountEnd(endpoint, reason, now);
-  if (endpoint.state == EndpointState::kOpen &&
+  if (endpoint.connection == EndpointState::kOpen &&
       now - endpoint.opened_at_ms >= options_.backoff.reset_after_ms) {
-    StartAfresh(endpoint);  // it streamed for a good while before failing
+    health.Recovered();  // it streamed for a good while before failing
   }
-  ++endpoint.consecutive_failures;
+  endpoint.connection = EndpointState::kIdle;
   const double delay = BackoffDelayMs(
-      options_.backoff, endpoint.backoff_attempt, rng_.Uniform01());
-  ++endpoint.backoff_attempt;
-  endpoint.cooldown_until_ms = now + delay;
+      options_.backoff, health.backoff_attempt(), rng_.Uniform01());
+  health.FailedAt(now, delay);
 
   const EjectionOptions& ejection = options_.ejection;
   const bool eject = ejection.after_failures > 0 &&
-                     (endpoint.probation || endpoint.consecutive_failures >=
+                     (health.probation() || health.consecutive_failures() >=
                                                 ejection.after_failures) &&
                      MayEject(index, now);
-  if (!eject) {
-    endpoint.state = EndpointState::kCoolingDown;
-    return;
-  }
+  if (!eject) return;
   const std::uint64_t ejections = ++endpoint.counters.ejections;
   const double base = std::min(
       ejection.max_ms, ejection.base_ms * static_cast<double>(ejections));
   const double jitter = options_.backoff.jitter;
   const double factor = 1.0 - jitter / 4.0 + jitter / 2.0 * rng_.Uniform01();
-  endpoint.ejected_until_ms = now + std::max(delay, base * factor);
-  endpoint.state = EndpointState::kEjected;
+  health.EjectUntil(now + std::max(delay, base * factor));
 }
 
-std::vector<std::size_t> Balancer::Eligible(bool panic) {
-  const double now = host_.NowMs();
+std::vector<std::size_t> Balancer::Eligible() const {
   std::vector<std::size_t> trusted;
   std::vector<std::size_t> on_probation;
   for (std::size_t i = 0; i < endpoints_.size(); ++i) {
-    Endpoint& endpoint = endpoints_[i];
-    if (endpoint.state == EndpointState::kCoolingDown &&
-        endpoint.cooldown_until_ms <= now) {
-      endpoint.state = EndpointState::kIdle;
+    const Endpoint& endpoint = endpoints_[i];
+    if (endpoint.connection != EndpointState::kIdle || !endpoint.health.up()) {
+      continue;
     }
-    const bool back_from_ejection = endpoint.state == EndpointState::kEjected &&
-                                    endpoint.cooldown_until_ms <= now &&
-                                    (panic || endpoint.ejected_until_ms <= now);
-    if (back_from_ejection) {
-      endpoint.state = EndpointState::kIdle;
-      endpoint.probation = true;
-    }
-    if (endpoint.state != EndpointState::kIdle) continue;
-    (endpoint.probation ? on_probation : trusted).push_back(i);
+    (endpoint.health.probation() ? on_probation : trusted).push_back(i);
   }
   // A returning endpoint gets one connection only when no trusted one is
   // available.
@@ -386,9 +365,13 @@ void Balancer::ConnectNext(FailureReason reason, ConnectMode mode) {
     ScheduleRetryAt(now + options_.backoff.max_ms);
     return;
   }
-  std::vector<std::size_t> candidates = Eligible(/*panic=*/false);
+  RefreshHealth();
+  std::vector<std::size_t> candidates = Eligible();
   // Panic: rather than none, try the ejected ones again on their backoff.
-  if (candidates.empty()) candidates = Eligible(/*panic=*/true);
+  if (candidates.empty()) {
+    RefreshHealth(/*panic=*/true);
+    candidates = Eligible();
+  }
   // Fail over at once while some endpoint may be up. Once every endpoint has
   // been found down since the last open, the endpoints' own cool-downs say
   // nothing any more (they grow for a dead endpoint among live ones, and
@@ -457,9 +440,9 @@ void Balancer::Connect(std::size_t index, FailureReason reason) {
   numeric_before_ = NumericId(last_event_id_);
   first_id_ = true;
   // An outage sweep may try an endpoint before its ejection ends: it comes
-  // back on probation, as through Eligible().
-  if (endpoint.state == EndpointState::kEjected) endpoint.probation = true;
-  endpoint.state = EndpointState::kConnecting;
+  // back on probation.
+  endpoint.health.ReturnEarly();
+  endpoint.connection = EndpointState::kConnecting;
   ++endpoint.counters.connects;
   last_attempt_ms_ = now;
   budget_.Record(now);

@@ -76,9 +76,6 @@ inline constexpr std::size_t kOutageSweepSize = 3;
 /// schedule (about 42 attempts with three endpoints).
 inline constexpr double kPaceAboveBudgetShare = 0.75;
 
-/// What OnMessage returns for an event that must not be delivered.
-inline constexpr int kDropEvent = -1;
-
 /// Retry semantics (issue 8, items 4 and 5):
 /// - A stream that opened and delivered at least one event, then ended
 ///   (kClosed), is a healthy end, not a failed attempt: counters record it,
@@ -121,11 +118,11 @@ class Balancer {
   void Close();
 
   void OnOpen(ConnectionId id);
-  /// The connection failed. `hint` is what the host can tell: kNetwork (the
-  /// browser would retry: EventSource CONNECTING), kHttp (the browser gave
-  /// up: CLOSED) or kProvider (no URL could be made). A kNetwork error of a
-  /// stream that had opened is reported as kClosed.
-  void OnError(ConnectionId id, FailureReason hint);
+  /// The connection failed with what the host can tell (ConnectionError);
+  /// the Balancer alone decides the FailureReason it reports: kHttp when
+  /// the browser gave up, kProvider when no URL could be made, kClosed for
+  /// a stream that had opened and ended, kNetwork for one that never opened.
+  void OnError(ConnectionId id, ConnectionError error);
   /// Decides one event. `last_event_id` is the event's lastEventId as the
   /// browser reports it (it persists across events that carry no id field).
   /// An empty value on a connection that has reported an id is `id:` with no
@@ -134,8 +131,9 @@ class Balancer {
   /// delivered event's lastEventId is last_event_id() (it persists across
   /// reconnections, as in EventSource).
   /// Returns the index of the endpoint it came through when the event must be
-  /// delivered, or kDropEvent (duplicate, or from a stale connection).
-  int OnMessage(ConnectionId id, std::string_view last_event_id);
+  /// delivered, nullopt when not (a duplicate, or from a stale connection).
+  std::optional<std::size_t> OnMessage(ConnectionId id,
+                                       std::string_view last_event_id);
   void OnTimer(TimerId id);
 
   /// The browser went offline: attempts pause (a slow probe continues in
@@ -154,6 +152,11 @@ class Balancer {
   /// with the same policy and health: endpoints that are not cooling down or
   /// ejected, less `exclude`; if none is left, any not excluded (panic).
   /// nullopt when every endpoint is excluded or after Close().
+  /// Ends the cool-downs and ejections whose time is up (EndpointHealth::
+  /// RefreshAt): the Balancer calls it before each decision; stats() callers
+  /// call it first so that what they report is as of now.
+  void RefreshHealth(bool panic = false);
+
   std::optional<std::size_t> PickForRequest(
       const std::vector<std::size_t>& exclude);
   /// A request to `endpoint` failed at the network level: it counts as a
@@ -215,7 +218,12 @@ class Balancer {
   bool MayEject(std::size_t index, double now_ms) const;
   /// Endpoints that may be picked now. With `panic`, ejections are ignored
   /// (only the ordinary backoff counts): used when nothing else is left.
-  std::vector<std::size_t> Eligible(bool panic);
+  /// Endpoints that may take the next connection (a query: RefreshHealth()
+  /// first). Trusted ones; those on probation only when no trusted one is.
+  std::vector<std::size_t> Eligible() const;
+  /// Cool-downs (and with `ejections`, ejections) end now: OnOnline and
+  /// OnResume.
+  void ForgetFailures(bool ejections);
   std::string ConnectionUrl(const Endpoint& endpoint) const;
 
   std::vector<Endpoint> endpoints_;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "endpoint_health.h"
 #include "types.h"
 
 namespace sse_balancer {
@@ -25,22 +26,28 @@ struct EndpointCounters {
 
 struct Endpoint {
   std::string url;
-  EndpointState state = EndpointState::kIdle;
+  /// The connection side only: kIdle, kConnecting (the active endpoint,
+  /// not open yet) or kOpen (streaming).
+  EndpointState connection = EndpointState::kIdle;
+  EndpointHealth health;
   EndpointCounters counters;
-  /// Consecutive failures since the endpoint last streamed healthily; the
-  /// exponent of its next backoff.
-  int backoff_attempt = 0;
-  /// Failures since it last streamed healthily (resetBackoffAfterMs).
-  int consecutive_failures = 0;
-  /// While kCoolingDown (and kEjected): the end of its backoff.
-  double cooldown_until_ms = 0;
-  /// While kEjected: the end of its ejection.
-  double ejected_until_ms = 0;
-  /// Back from an ejection and not yet healthy again: preferred last, and
-  /// its next failure ejects it again at once.
-  bool probation = false;
   /// While kOpen: when the stream opened.
   double opened_at_ms = 0;
+
+  /// What stats() reports: the connection while there is one, otherwise the
+  /// health (idle, cooling-down or ejected).
+  EndpointState state() const {
+    if (connection != EndpointState::kIdle) return connection;
+    switch (health.status()) {
+      case EndpointHealth::Status::kCoolingDown:
+        return EndpointState::kCoolingDown;
+      case EndpointHealth::Status::kEjected:
+        return EndpointState::kEjected;
+      case EndpointHealth::Status::kUp:
+        break;
+    }
+    return EndpointState::kIdle;
+  }
 };
 
 }  // namespace sse_balancer

@@ -5,8 +5,8 @@
 
 namespace sse_balancer {
 
-/// Uniform among the eligible endpoints. Unlike round-robin it has no bias
-/// towards the endpoint listed after a failed one.
+/// Uniform among the eligible endpoints, independently at every pick (no
+/// memory between picks, unlike round-robin's per-client order).
 class RandomPolicy final : public Policy {
  public:
   std::size_t Pick(const std::vector<Endpoint>& endpoints,

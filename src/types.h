@@ -39,6 +39,17 @@ enum class FailureReason : int {
 };
 inline constexpr int kFailureReasonCount = 6;
 
+/// What a host can tell about a failed connection; the Balancer turns it
+/// into a FailureReason.
+enum class ConnectionError : int {
+  /// The browser will retry the same URL (EventSource CONNECTING).
+  kRetrying = 0,
+  /// The browser gave up: non-200, 204, wrong type, CORS (CLOSED).
+  kGaveUp = 1,
+  /// No URL could be made (the page's urlProvider failed).
+  kNoUrl = 2,
+};
+
 /// The lifecycle of one endpoint as the balancer sees it.
 enum class EndpointState : int {
   kIdle = 0,         ///< eligible, not connected

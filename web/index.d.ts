@@ -29,9 +29,10 @@ export interface UrlProviderInfo {
 
 export interface BalancedEventSourceOptions {
   /**
-   * How the next endpoint is chosen. `'round-robin'` takes the next endpoint
-   * after the last one used, starting at a random index; `'random'` is
-   * uniform among endpoints that are not cooling down.
+   * How the next endpoint is chosen. `'round-robin'` takes the next eligible
+   * endpoint in this client's own order (a random permutation of the list,
+   * entered at a random position), so the clients of a failed endpoint spread
+   * over the others; `'random'` is uniform among the eligible endpoints.
    * @default 'round-robin'
    */
   policy?: PolicyName;
@@ -137,7 +138,10 @@ export interface EndpointStats {
   /** Milliseconds since that last error, or null if it never failed. */
   readonly lastErrorAgoMs: number | null;
   readonly failuresByReason: Readonly<Record<FailureReason, number>>;
-  /** While cooling down: ms until it is eligible again; otherwise 0. */
+  /**
+   * While cooling down or ejected: ms until it is eligible again (as of the
+   * stats() call); otherwise 0.
+   */
   readonly retryInMs: number;
 }
 
@@ -181,22 +185,25 @@ export interface BalancedMessageEvent<T = any> extends MessageEvent<T> {
 }
 
 /** Fired when the active endpoint changes. */
-export interface FailoverEvent extends Event {
+export declare class FailoverEvent extends Event {
+  constructor(type: string, init: { from: string | null; to: string; reason: FailureReason });
   readonly type: 'failover';
   /** The endpoint given up, or null. */
   readonly from: string | null;
+  /** The endpoint the balancer connects to now. */
   readonly to: string;
   readonly reason: FailureReason;
 }
 
 /** Fired when the active stream fails (readyState is then CONNECTING). */
-export interface BalancedErrorEvent extends Event {
+export declare class BalancedErrorEvent extends Event {
+  constructor(type: string, init: { reason: FailureReason; endpoint: string; cause?: unknown });
   readonly type: 'error';
   readonly reason: FailureReason;
   /** The endpoint that failed. */
   readonly endpoint: string;
-  /** With reason `'provider'`: what the urlProvider threw or rejected with. */
-  readonly cause?: unknown;
+  /** With reason `'provider'`: what the urlProvider threw or rejected with; otherwise undefined. */
+  readonly cause: unknown;
 }
 
 export interface BalancedEventSourceEventMap {

@@ -215,6 +215,44 @@ export function diagnostics() {
 }
 
 /**
+ * An Event class whose `fields`, given at construction ({ [field]: value }),
+ * are read-only properties of its instances.
+ */
+function eventWithFields(fields) {
+  return class extends Event {
+    #values;
+
+    constructor(type, init = {}) {
+      super(type);
+      this.#values = fields.map((field) => init[field]);
+    }
+
+    static {
+      fields.forEach((field, i) => {
+        Object.defineProperty(this.prototype, field, {
+          get() {
+            return this.#values[i];
+          },
+          enumerable: true,
+          configurable: true,
+        });
+      });
+    }
+  };
+}
+
+/**
+ * The balancer's `error` event: the active stream failed (readyState is then
+ * CONNECTING). `reason`: 'network', 'http', 'stall', 'closed' or 'provider';
+ * `endpoint`: the one that failed; `cause`: with 'provider', what the
+ * urlProvider threw or rejected with.
+ */
+export class BalancedErrorEvent extends eventWithFields(['reason', 'endpoint', 'cause']) {}
+
+/** The balancer's `failover` event: the active endpoint changed `from` (or null) `to`, for `reason`. */
+export class FailoverEvent extends eventWithFields(['from', 'to', 'reason']) {}
+
+/**
  * An EventSource that streams from one of several endpoints and moves to
  * another when the active one fails, without losing or repeating events.
  */
@@ -315,20 +353,17 @@ export class BalancedEventSource extends EventTarget {
         this.dispatchEvent(new Event('open'));
         break;
       case HOST.notifyError: {
-        const event = new Event('error');
         const reason = REASONS[b];
-        defineReadOnly(event, { reason, endpoint: this.#urls[a] });
-        if (reason === 'provider') defineReadOnly(event, { cause: this.#providerErrors.get(a) });
-        this.dispatchEvent(event);
+        const cause = reason === 'provider' ? this.#providerErrors.get(a) : undefined;
+        this.dispatchEvent(new BalancedErrorEvent('error', { reason, endpoint: this.#urls[a], cause }));
         break;
       }
-      case HOST.notifyFailover: {
+      case HOST.notifyFailover:
         this.#lastUrl = this.#urls[b];
-        const event = new Event('failover');
-        defineReadOnly(event, { from: a < 0 ? null : this.#urls[a], to: this.#urls[b], reason: REASONS[c] });
-        this.dispatchEvent(event);
+        this.dispatchEvent(
+          new FailoverEvent('failover', { from: a < 0 ? null : this.#urls[a], to: this.#urls[b], reason: REASONS[c] }),
+        );
         break;
-      }
     }
     return 0;
   }
@@ -393,6 +428,7 @@ export class BalancedEventSource extends EventTarget {
 
   #readStats() {
     const h = this.#h;
+    core.call(h, OP.refresh, 0, 0); // as of now: cool-downs that ran out have ended
     const out = readStats(BALANCER_STATS, (field) => core.call(h, OP.stat, -1, field));
     out.policy = this.#policy;
     out.activeEndpoint = out.activeEndpoint < 0 ? null : out.activeEndpoint;

@@ -1,4 +1,4 @@
-// Google Benchmark figures for the balancing core, native (issue 5, item 4):
+// Google Benchmark figures for the balancing core, native:
 //
 //   pick/<policy>/endpoints:<n>/eligible:<all|half>
 //       Policy::Pick alone, as MakePolicy builds it, with every endpoint
@@ -72,9 +72,10 @@ void BM_OnMessage(benchmark::State& state, IdKind kind) {
       const std::size_t n = FormatDecimal(next++, buffer + prefix);
       last_event_id = std::string_view(buffer, prefix + n);
     }
-    const int result = balancer.OnMessage(id, last_event_id);
-    dropped += result == kDropEvent;
+    const std::optional<std::size_t> result =
+        balancer.OnMessage(id, last_event_id);
     benchmark::DoNotOptimize(result);
+    dropped += !result.has_value();
   }
   if (dropped != 0) state.SkipWithError("events were dropped");
   state.SetItemsProcessed(state.iterations());
@@ -91,7 +92,7 @@ void BM_Failover(benchmark::State& state, std::size_t count) {
   bool stuck = false;
   for (auto _ : state) {
     host.now_ms += 61000;
-    balancer.OnError(balancer.active_connection(), FailureReason::kNetwork);
+    balancer.OnError(balancer.active_connection(), ConnectionError::kRetrying);
     const ConnectionId next = balancer.active_connection();
     stuck |= next == 0;
     balancer.OnOpen(next);

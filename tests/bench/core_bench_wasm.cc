@@ -1,6 +1,6 @@
 // The core_bench cases without Google Benchmark, so the same source runs as
 // WebAssembly (em++ -O2, under Node) and natively (g++ -O2) and the two can
-// be put side by side (issue 5, item 4).
+// be put side by side.
 //
 // Each case runs in batches of about 10 ms of CPU time until --min-ms
 // (default 200) of CPU time have been spent (or five times that in wall time,
@@ -204,8 +204,7 @@ Case OnMessageCase(IdKind kind) {
         const std::size_t n = FormatDecimal((*next)++, buffer + prefix);
         last_event_id = std::string_view(buffer, prefix + n);
       }
-      sum += static_cast<std::uint64_t>(
-          rig->balancer->OnMessage(id, last_event_id) + 1);
+      sum += rig->balancer->OnMessage(id, last_event_id).value_or(7) + 1;
     }
     return sum;
   };
@@ -223,7 +222,8 @@ Case FailoverCase(std::size_t count) {
     std::uint64_t sum = 0;
     for (std::uint64_t i = 0; i < iterations; ++i) {
       rig->host.now_ms += 61000;
-      balancer.OnError(balancer.active_connection(), FailureReason::kNetwork);
+      balancer.OnError(balancer.active_connection(),
+                       ConnectionError::kRetrying);
       const ConnectionId next = balancer.active_connection();
       if (next == 0) {
         std::fprintf(stderr, "failover did not open a connection\n");

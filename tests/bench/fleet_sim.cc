@@ -1,4 +1,4 @@
-// Fleet simulation (issue 5, item 5): 10,000 clients, each a real
+// Fleet simulation: 10,000 clients, each a real
 // sse_balancer::Balancer with its own seed, against 10 simulated backends,
 // on one simulated clock with seeded randomness. Deterministic: the same
 // flags give the same JSON, byte for byte, on the same platform.
@@ -524,14 +524,14 @@ class Sim {
         if (conn.state != ConnState::kConnecting) break;
         conn.state = ConnState::kFailed;
         clients_[conn.client].balancer->OnError(conn.id,
-                                                FailureReason::kNetwork);
+                                                ConnectionError::kRetrying);
         break;
       }
       case EventKind::kStreamError: {
         const Conn& conn = conns_[e.arg];
         if (conn.state != ConnState::kFailed) break;  // closed meanwhile
         clients_[conn.client].balancer->OnError(conn.id,
-                                                FailureReason::kNetwork);
+                                                ConnectionError::kRetrying);
         break;
       }
       case EventKind::kBackendDown: {

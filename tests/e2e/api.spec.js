@@ -330,3 +330,47 @@ test('during one event, listeners run in order; stopImmediatePropagation, remova
   // The page's exception is reported, as an EventTarget reports it.
   expect(reported).toEqual(['first listener bug']);
 });
+
+test('error and failover events are exported classes with read-only fields', async ({ env, harness }) => {
+  const { page } = harness;
+  const first = await page.evaluate((urls) => {
+    window.source = new window.sseb.BalancedEventSource(urls, { initialBackoffMs: 200, minRetryMs: 50 });
+    window.seen = [];
+    const record = (event) => {
+      const Class = event.type === 'error' ? window.sseb.BalancedErrorEvent : window.sseb.FailoverEvent;
+      window.seen.push({
+        type: event.type,
+        isClass: event instanceof Class && event instanceof Event,
+        reason: event.reason,
+        endpoint: event.endpoint,
+        from: event.from,
+        to: event.to,
+        cause: event.cause,
+        assignable: Reflect.set(event, 'reason', 'changed'),
+        after: event.reason,
+      });
+    };
+    window.source.addEventListener('error', record);
+    window.source.addEventListener('failover', record);
+    return new Promise((resolve) => {
+      window.source.onopen = () => resolve(window.source.stats().activeEndpoint);
+    });
+  }, env.urls);
+  await env.cluster.kill(first);
+  await page.waitForFunction(() => window.seen.some((e) => e.type === 'failover'));
+  const seen = await page.evaluate(() => window.seen);
+  const error = seen.find((e) => e.type === 'error');
+  const failover = seen.find((e) => e.type === 'failover');
+  expect(error).toMatchObject({ isClass: true, reason: 'closed', endpoint: env.urls[first], assignable: false, after: 'closed' });
+  expect(error.cause).toBeUndefined();
+  expect(failover).toMatchObject({ isClass: true, reason: 'closed', from: env.urls[first], assignable: false, after: 'closed' });
+  expect(env.urls).toContain(failover.to);
+  expect(failover.to).not.toBe(env.urls[first]);
+  // Constructible by a page (for tests of its own handlers).
+  const made = await page.evaluate(() => {
+    const e = new window.sseb.FailoverEvent('failover', { from: null, to: 'https://a.example/', reason: 'network' });
+    return { type: e.type, from: e.from, to: e.to, reason: e.reason };
+  });
+  expect(made).toEqual({ type: 'failover', from: null, to: 'https://a.example/', reason: 'network' });
+  await page.evaluate(() => window.source.close());
+});

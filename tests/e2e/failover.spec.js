@@ -175,3 +175,32 @@ test('close() during a retry wait cancels the retry: nothing reconnects when bac
   expect(env.cluster.totalOpenStreams()).toBe(0);
   expect(await page.evaluate(() => window.source.readyState)).toBe(2);
 });
+
+test('stats() is as of now: an endpoint whose cool-down ran out reads idle, retryInMs 0, with no failover since', async ({ env, harness }) => {
+  const { page } = harness;
+  // Backoff 400 ms (no jitter) for the endpoint that fails; nothing fails
+  // afterwards, so no failover happens past its cool-down.
+  const first = await page.evaluate((urls) => {
+    window.source = new window.sseb.BalancedEventSource(urls, { initialBackoffMs: 400, maxBackoffMs: 400, jitter: 0, minRetryMs: 50 });
+    return new Promise((resolve) => {
+      window.source.onopen = () => resolve(window.source.stats().activeEndpoint);
+    });
+  }, env.urls);
+  await env.cluster.kill(first);
+  await page.waitForFunction((dead) => {
+    const s = window.source.stats();
+    return s.readyState === 1 && s.activeEndpoint !== dead;
+  }, first);
+  const cooling = await page.evaluate((i) => window.source.stats().endpoints[i], first);
+  expect(cooling.state).toBe('cooling-down');
+  expect(cooling.retryInMs).toBeGreaterThan(0);
+  await page.waitForTimeout(600);
+  const now = await page.evaluate((i) => {
+    const s = window.source.stats();
+    return { endpoint: s.endpoints[i], failovers: s.endpoints.reduce((n, e) => n + e.failures, 0) };
+  }, first);
+  expect(now.failovers).toBe(1); // the one failure: nothing since
+  expect(now.endpoint.state).toBe('idle');
+  expect(now.endpoint.retryInMs).toBe(0);
+  await page.evaluate(() => window.source.close());
+});

@@ -70,7 +70,7 @@ say({ done: true });
   expect(stderr).toBe('');
   expect(code).toBe(0);
   expect(lines.filter((l) => l.unhandled || l.uncaught)).toEqual([]);
-  expect(lines[0].exports).toEqual(['BalancedEventSource', 'defaults', 'diagnostics', 'policies', 'ready']);
+  expect(lines[0].exports).toEqual(['BalancedErrorEvent', 'BalancedEventSource', 'FailoverEvent', 'defaults', 'diagnostics', 'policies', 'ready']);
   expect(lines[0].policies).toEqual(['round-robin', 'random']);
   const noEventSource = lines.find((l) => l.error);
   expect(noEventSource.error).toBe('TypeError');

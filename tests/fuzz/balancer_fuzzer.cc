@@ -253,10 +253,10 @@ class Harness {
         }
         break;
       case Op::kError: {
-        static const FailureReason kHints[] = {FailureReason::kNetwork,
-                                               FailureReason::kHttp,
-                                               FailureReason::kProvider};
-        const FailureReason hint = input_.Pick(kHints);
+        static const ConnectionError kHints[] = {ConnectionError::kRetrying,
+                                                 ConnectionError::kGaveUp,
+                                                 ConnectionError::kNoUrl};
+        const ConnectionError hint = input_.Pick(kHints);
         step.arg = static_cast<double>(hint);
         if (active != 0 && host_.open_ids().count(active)) {
           b.OnError(active, hint);
@@ -334,14 +334,14 @@ class Harness {
     const std::string previous = browser_id;
     if (id != nullptr) browser_id = *id;
     const std::string reported = browser_id;
-    const int result = balancer_->OnMessage(connection, reported);
-    if (result != kDropEvent) {
-      Check(result >= 0 && static_cast<std::size_t>(result) < endpoints_,
-            "OnMessage returned %d", result);
+    const std::optional<std::size_t> result =
+        balancer_->OnMessage(connection, reported);
+    if (result) {
+      Check(*result < endpoints_, "OnMessage returned %zu", *result);
       const std::size_t endpoint = endpoint_of_.at(connection);
-      Check(static_cast<std::size_t>(result) == endpoint,
-            "OnMessage named endpoint %d for a connection to endpoint %zu",
-            result, endpoint);
+      Check(*result == endpoint,
+            "OnMessage named endpoint %zu for a connection to endpoint %zu",
+            *result, endpoint);
     }
     if (balancer_->id_resets() != epoch_) {
       // A restarted log: a new id epoch.
@@ -349,7 +349,7 @@ class Harness {
       delivered_.clear();
     }
     const bool new_id = !reported.empty() && reported != previous;
-    if (result >= 0 && new_id && check_dedup_) {
+    if (result && new_id && check_dedup_) {
       Check(delivered_.insert(reported).second,
             "id '%.40s' delivered twice as new within one id epoch",
             reported.c_str());
@@ -377,7 +377,7 @@ class Harness {
         b.OnOpen(id);
         break;
       case 1:
-        b.OnError(id, FailureReason::kNetwork);
+        b.OnError(id, ConnectionError::kRetrying);
         break;
       case 2: {
         // A timer that already fired or was cancelled (or 0), as a host
@@ -390,7 +390,7 @@ class Harness {
       default:
         Check(b.OnMessage(id,
                           IdAlphabet()[input_.Byte() % IdAlphabet().size()]) ==
-                  kDropEvent,
+                  std::nullopt,
               "an event of stale connection %u was delivered", id);
     }
     Check(host_.calls() == calls,
@@ -477,13 +477,13 @@ class Harness {
     std::size_t ejected = 0;
     for (std::size_t i = 0; i < b.endpoints().size(); ++i) {
       const Endpoint& endpoint = b.endpoints()[i];
-      if (endpoint.state == EndpointState::kConnecting ||
-          endpoint.state == EndpointState::kOpen) {
+      if (endpoint.state() == EndpointState::kConnecting ||
+          endpoint.state() == EndpointState::kOpen) {
         ++busy;
         Check(b.active_endpoint() == i, "endpoint %zu busy but not active", i);
       }
-      if (endpoint.state == EndpointState::kEjected &&
-          endpoint.ejected_until_ms > host_.now()) {
+      if (endpoint.state() == EndpointState::kEjected &&
+          endpoint.health.ejected_until_ms() > host_.now()) {
         ++ejected;
       }
       std::uint64_t by_reason = 0;

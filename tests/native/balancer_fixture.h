@@ -26,6 +26,9 @@ namespace test {
 // TearDown checks the invariants every scenario must keep: never more than
 // one connection open, no misuse of the Host, and every connection opened
 // to the URL of the endpoint the Balancer named.
+/// What the fixture's Message() returns for an event that is not delivered.
+inline constexpr int kDropEvent = -1;
+
 class BalancerTest : public ::testing::Test {
  protected:
   // "http://127.0.0.1:900N/events" for endpoint N.
@@ -155,14 +158,17 @@ class BalancerTest : public ::testing::Test {
   // The most recent connection reports `open`.
   void OpenActive() { balancer_->OnOpen(LastConnectionId()); }
   // The most recent connection reports `error` with what the host can tell
-  // (kNetwork: EventSource CONNECTING; kHttp: CLOSED; kProvider).
-  void FailActive(FailureReason hint = FailureReason::kNetwork) {
-    balancer_->OnError(LastConnectionId(), hint);
+  // (kRetrying: EventSource CONNECTING; kGaveUp: CLOSED; kNoUrl).
+  void FailActive(ConnectionError error = ConnectionError::kRetrying) {
+    balancer_->OnError(LastConnectionId(), error);
   }
   // The most recent connection delivers an event whose lastEventId (as the
-  // browser reports it) is `last_event_id`.
+  // browser reports it) is `last_event_id`. The endpoint it is delivered
+  // through, or kDropEvent.
   int Message(std::string_view last_event_id) {
-    return balancer_->OnMessage(LastConnectionId(), last_event_id);
+    const auto endpoint =
+        balancer_->OnMessage(LastConnectionId(), last_event_id);
+    return endpoint ? static_cast<int>(*endpoint) : kDropEvent;
   }
 
   const Endpoint& EndpointAt(std::size_t index) {
@@ -173,8 +179,7 @@ class BalancerTest : public ::testing::Test {
   std::size_t EjectedNow() {
     std::size_t count = 0;
     for (const Endpoint& endpoint : balancer_->endpoints()) {
-      if (endpoint.state == EndpointState::kEjected &&
-          endpoint.ejected_until_ms > host_.now()) {
+      if (endpoint.health.EjectedAt(host_.now())) {
         ++count;
       }
     }

@@ -56,7 +56,7 @@ TEST_F(BalancerTest, StartOpensExactlyOneConnection) {
   EXPECT_TRUE(host_.started_timers().empty());
   EXPECT_EQ(balancer().ready_state(), ReadyState::kConnecting);
   EXPECT_EQ(balancer().active_endpoint(), endpoint);
-  EXPECT_EQ(EndpointAt(endpoint).state, EndpointState::kConnecting);
+  EXPECT_EQ(EndpointAt(endpoint).state(), EndpointState::kConnecting);
   for (std::size_t i = 0; i < 3; ++i) {
     EXPECT_EQ(EndpointAt(i).counters.connects, i == endpoint ? 1u : 0u);
   }
@@ -79,7 +79,7 @@ TEST_F(BalancerTest, OpenMovesToOpenAndNotifies) {
   OpenActive();
 
   EXPECT_EQ(balancer().ready_state(), ReadyState::kOpen);
-  EXPECT_EQ(EndpointAt(endpoint).state, EndpointState::kOpen);
+  EXPECT_EQ(EndpointAt(endpoint).state(), EndpointState::kOpen);
   EXPECT_EQ(EndpointAt(endpoint).opened_at_ms, 40);
   EXPECT_EQ(EndpointAt(endpoint).counters.opens, 1u);
   ASSERT_EQ(host_.open_notices().size(), 1u);
@@ -140,7 +140,7 @@ TEST_F(BalancerTest, DroppedStreamNotifiesErrorThenFailoverFromTo) {
   balancer().Start();
   const std::size_t from = LastEndpoint();
   OpenActive();
-  FailActive(FailureReason::kNetwork);
+  FailActive(ConnectionError::kRetrying);
   const std::size_t to = LastEndpoint();
   EXPECT_NE(to, from);
 
@@ -168,7 +168,7 @@ TEST_F(BalancerTest, BrowserGivingUpIsAnHttpFailure) {
   balancer().Start();
   const std::size_t from = LastEndpoint();
   OpenActive();
-  FailActive(FailureReason::kHttp);
+  FailActive(ConnectionError::kGaveUp);
 
   ASSERT_EQ(host_.error_notices().size(), 1u);
   EXPECT_EQ(host_.error_notices()[0].reason, FailureReason::kHttp);
@@ -197,9 +197,9 @@ TEST_F(BalancerTest, FailoverAfterARetryReportsTheLastFailure) {
   MakeBalancer(2);
   balancer().Start();
   const std::size_t a = LastEndpoint();
-  FailActive(FailureReason::kNetwork);
+  FailActive(ConnectionError::kRetrying);
   const std::size_t b = LastEndpoint();
-  FailActive(FailureReason::kHttp);
+  FailActive(ConnectionError::kGaveUp);
   host_.Advance(1000);
   ASSERT_EQ(ConnectionCount(), 3u);
   EXPECT_EQ(LastEndpoint(), a);
@@ -220,9 +220,9 @@ TEST_F(BalancerTest, FailedEndpointCoolsDownForItsBackoff) {
   OpenActive();
   host_.Advance(300);
   FailActive();
-  EXPECT_EQ(EndpointAt(a).state, EndpointState::kCoolingDown);
-  EXPECT_EQ(EndpointAt(a).cooldown_until_ms, 1300);  // 300 + 1000
-  EXPECT_EQ(EndpointAt(a).backoff_attempt, 1);
+  EXPECT_EQ(EndpointAt(a).state(), EndpointState::kCoolingDown);
+  EXPECT_EQ(EndpointAt(a).health.cooldown_until_ms(), 1300);  // 300 + 1000
+  EXPECT_EQ(EndpointAt(a).health.backoff_attempt(), 1);
 }
 
 TEST_F(BalancerTest, FailedEndpointIsNotPickedUntilItsCooldownPasses) {
@@ -244,7 +244,7 @@ TEST_F(BalancerTest, FailedEndpointIsNotPickedUntilItsCooldownPasses) {
     OpenActive();
     host_.AdvanceTo(500);
     FailActive();
-    EXPECT_EQ(EndpointAt(b).state, EndpointState::kCoolingDown);
+    EXPECT_EQ(EndpointAt(b).state(), EndpointState::kCoolingDown);
     ASSERT_EQ(ConnectionCount(), 3u);
     const std::size_t c = LastEndpoint();
     EXPECT_EQ(c, AfterInOrder(a, 2));
@@ -257,7 +257,7 @@ TEST_F(BalancerTest, FailedEndpointIsNotPickedUntilItsCooldownPasses) {
     EXPECT_EQ(LastAttemptAt(), end_at);
     EXPECT_EQ(LastEndpoint(), end_at < 1000 ? c : a);
     EXPECT_FALSE(balancer().retry_pending());
-    EXPECT_EQ(EndpointAt(b).state, EndpointState::kCoolingDown);
+    EXPECT_EQ(EndpointAt(b).state(), EndpointState::kCoolingDown);
   }
 }
 
@@ -285,10 +285,10 @@ TEST_F(BalancerTest, AllDownFollowsTheOutageScheduleWithExactBackoff) {
     EXPECT_NEAR(host_.timers()[0].due_ms, expected_attempts[i], 1e-6);
     // The endpoint's own cool-down, from the failure; from the third round
     // on it runs past the sweep, which tries the endpoint all the same.
-    EXPECT_NEAR(EndpointAt(0).cooldown_until_ms,
+    EXPECT_NEAR(EndpointAt(0).health.cooldown_until_ms(),
                 expected_attempts[i - 1] + cooldowns[i - 1], 1e-6);
     if (i >= 3) {
-      EXPECT_GT(EndpointAt(0).cooldown_until_ms, expected_attempts[i]);
+      EXPECT_GT(EndpointAt(0).health.cooldown_until_ms(), expected_attempts[i]);
     }
     host_.AdvanceTo(expected_attempts[i] - 1);
     EXPECT_EQ(ConnectionCount(), static_cast<std::size_t>(i));
@@ -326,16 +326,16 @@ TEST_F(BalancerTest, AllDownRoundsBackOffEvenIfAnEndpointHasCooledDown) {
   EXPECT_EQ(LastEndpoint(), b);
   EXPECT_EQ(LastAttemptAt(), 500);
   FailActive();
-  EXPECT_EQ(EndpointAt(a).cooldown_until_ms, 1000);
-  EXPECT_EQ(EndpointAt(b).cooldown_until_ms, 1500);
-  EXPECT_EQ(EndpointAt(b).backoff_attempt, 1);
+  EXPECT_EQ(EndpointAt(a).health.cooldown_until_ms(), 1000);
+  EXPECT_EQ(EndpointAt(b).health.cooldown_until_ms(), 1500);
+  EXPECT_EQ(EndpointAt(b).health.backoff_attempt(), 1);
   ASSERT_EQ(host_.timers().size(), 1u);
   EXPECT_EQ(host_.timers()[0].due_ms, 1500);
   host_.AdvanceTo(1000);
   EXPECT_EQ(ConnectionCount(), 3u);
   host_.AdvanceTo(1499);
   EXPECT_EQ(ConnectionCount(), 3u);
-  EXPECT_LT(EndpointAt(a).cooldown_until_ms, host_.now());
+  EXPECT_LT(EndpointAt(a).health.cooldown_until_ms(), host_.now());
   host_.AdvanceTo(1500);
   ASSERT_EQ(ConnectionCount(), 4u);
   EXPECT_EQ(LastEndpoint(), a);
@@ -494,8 +494,8 @@ class OutageTest : public BalancerTest {
     while (host_.now() < until_ms || !host_.open_ids().empty()) {
       ASSERT_LT(++steps, 200000) << "no progress at t=" << host_.now();
       if (!host_.open_ids().empty()) {
-        FailActive(steps % 2 == 0 ? FailureReason::kHttp
-                                  : FailureReason::kNetwork);
+        FailActive(steps % 2 == 0 ? ConnectionError::kGaveUp
+                                  : ConnectionError::kRetrying);
         continue;
       }
       ASSERT_EQ(balancer().ready_state(), ReadyState::kConnecting);
@@ -661,7 +661,7 @@ TEST_F(OutageTest, TenMinutesWithoutJitterSettleAtOneRoundPerCap) {
     ASSERT_GE(times.size(), 10u);
     EXPECT_NEAR(times.back() - times[times.size() - 2], 2000, 1e-6)
         << "endpoint " << e;
-    EXPECT_EQ(EndpointAt(e).cooldown_until_ms -
+    EXPECT_EQ(EndpointAt(e).health.cooldown_until_ms() -
                   EndpointAt(e).counters.last_error_at_ms,
               30000)
         << "endpoint " << e;
@@ -695,7 +695,8 @@ std::vector<double> AttemptTimesWhenEverythingFails(std::size_t endpoints,
   int steps = 0;
   while (host.now() < until_ms && ++steps < 100000) {
     if (balancer.active_connection() != 0) {
-      balancer.OnError(balancer.active_connection(), FailureReason::kNetwork);
+      balancer.OnError(balancer.active_connection(),
+                       ConnectionError::kRetrying);
     } else if (!host.AdvanceToNextTimer()) {
       ADD_FAILURE() << "no retry pending at t=" << host.now();
       break;
@@ -942,22 +943,22 @@ TEST_F(BalancerTest, BackoffResetsOnlyAfterTheStreamLastedResetAfterMs) {
   balancer().Start();
   OpenActive();
   FailActive();  // t=0, attempt 0: 1000
-  EXPECT_EQ(endpoint.cooldown_until_ms, 1000);
+  EXPECT_EQ(endpoint.health.cooldown_until_ms(), 1000);
 
   host_.Advance(1000);
   OpenActive();
   host_.Advance(59999);  // one ms short of reset_after_ms
   FailActive();          // t=60999, attempt 1: 1600
-  EXPECT_EQ(endpoint.cooldown_until_ms, 60999 + 1600);
-  EXPECT_EQ(endpoint.backoff_attempt, 2);
+  EXPECT_EQ(endpoint.health.cooldown_until_ms(), 60999 + 1600);
+  EXPECT_EQ(endpoint.health.backoff_attempt(), 2);
 
   host_.Advance(1600);
   ASSERT_EQ(ConnectionCount(), 3u);
   OpenActive();
   host_.Advance(60000);  // exactly reset_after_ms
   FailActive();          // t=122599: reset, attempt 0 again: 1000
-  EXPECT_EQ(endpoint.cooldown_until_ms, 122599 + 1000);
-  EXPECT_EQ(endpoint.backoff_attempt, 1);
+  EXPECT_EQ(endpoint.health.cooldown_until_ms(), 122599 + 1000);
+  EXPECT_EQ(endpoint.health.backoff_attempt(), 1);
 }
 
 TEST_F(BalancerTest, LongConnectingWithoutOpenDoesNotResetBackoff) {
@@ -968,7 +969,7 @@ TEST_F(BalancerTest, LongConnectingWithoutOpenDoesNotResetBackoff) {
   host_.Advance(1000);
   host_.Advance(100000);  // never opens
   FailActive();           // t=101000, attempt 1: 1600
-  EXPECT_EQ(endpoint.cooldown_until_ms, 101000 + 1600);
+  EXPECT_EQ(endpoint.health.cooldown_until_ms(), 101000 + 1600);
 }
 
 // ---------------------------------------------------------------------------
@@ -1204,8 +1205,8 @@ TEST_F(BalancerTest, EventsFromAClosedConnectionAreDropped) {
   FailActive();
   OpenActive();
 
-  EXPECT_EQ(balancer().OnMessage(old_id, "2"), kDropEvent);
-  EXPECT_EQ(balancer().OnMessage(old_id, ""), kDropEvent);
+  EXPECT_EQ(balancer().OnMessage(old_id, "2"), std::nullopt);
+  EXPECT_EQ(balancer().OnMessage(old_id, ""), std::nullopt);
   EXPECT_EQ(EndpointAt(a).counters.messages, 1u);
   EXPECT_EQ(balancer().last_event_id(), "1");
   // The stale event did not enter the dedup memory either.
@@ -1223,11 +1224,11 @@ TEST_F(BalancerTest, StaleOpenAndErrorFromAnOldConnectionAreIgnored) {
 
   balancer().OnOpen(old_id);
   EXPECT_EQ(balancer().ready_state(), ReadyState::kConnecting);
-  EXPECT_EQ(EndpointAt(a).state, EndpointState::kCoolingDown);
+  EXPECT_EQ(EndpointAt(a).state(), EndpointState::kCoolingDown);
   EXPECT_EQ(EndpointAt(a).counters.opens, 0u);
-  EXPECT_EQ(EndpointAt(b).state, EndpointState::kConnecting);
+  EXPECT_EQ(EndpointAt(b).state(), EndpointState::kConnecting);
 
-  balancer().OnError(old_id, FailureReason::kHttp);
+  balancer().OnError(old_id, ConnectionError::kGaveUp);
   EXPECT_EQ(ConnectionCount(), 2u);
   EXPECT_EQ(EndpointAt(a).counters.failures, 1u);
   EXPECT_EQ(EndpointAt(b).counters.failures, 0u);
@@ -1244,9 +1245,10 @@ TEST_F(BalancerTest, UnknownConnectionAndTimerIdsAreIgnored) {
   const std::size_t log_size = host_.log().size();
   for (ConnectionId id : {0u, 999u}) {
     balancer().OnOpen(id);
-    EXPECT_EQ(balancer().OnMessage(id, "x"), kDropEvent);
-    for (FailureReason hint : {FailureReason::kNetwork, FailureReason::kHttp,
-                               FailureReason::kProvider}) {
+    EXPECT_EQ(balancer().OnMessage(id, "x"), std::nullopt);
+    for (ConnectionError hint :
+         {ConnectionError::kRetrying, ConnectionError::kGaveUp,
+          ConnectionError::kNoUrl}) {
       balancer().OnError(id, hint);
     }
   }
@@ -1284,7 +1286,7 @@ TEST_F(BalancerTest, CloseClosesTheOpenConnection) {
   EXPECT_EQ(host_.closed(), std::vector<ConnectionId>{id});
   EXPECT_TRUE(host_.open_ids().empty());
   EXPECT_EQ(balancer().active_endpoint(), std::nullopt);
-  EXPECT_EQ(EndpointAt(a).state, EndpointState::kIdle);
+  EXPECT_EQ(EndpointAt(a).state(), EndpointState::kIdle);
   EXPECT_FALSE(balancer().retry_pending());
   EXPECT_TRUE(host_.timers().empty());
 }
@@ -1331,10 +1333,11 @@ TEST_F(BalancerTest, CallbacksAfterCloseDoNothing) {
   const EndpointCounters before = EndpointAt(a).counters;
 
   balancer().OnOpen(id);
-  EXPECT_EQ(balancer().OnMessage(id, "2"), kDropEvent);
-  EXPECT_EQ(balancer().OnMessage(id, ""), kDropEvent);
-  for (FailureReason hint : {FailureReason::kNetwork, FailureReason::kHttp,
-                             FailureReason::kProvider}) {
+  EXPECT_EQ(balancer().OnMessage(id, "2"), std::nullopt);
+  EXPECT_EQ(balancer().OnMessage(id, ""), std::nullopt);
+  for (ConnectionError hint :
+       {ConnectionError::kRetrying, ConnectionError::kGaveUp,
+        ConnectionError::kNoUrl}) {
     balancer().OnError(id, hint);
   }
   balancer().OnTimer(1);
@@ -1421,7 +1424,7 @@ TEST_F(BalancerTest, CloseInsideNotifyFailoverClosesTheNewConnection) {
 
   const std::size_t log_size = host_.log().size();
   balancer().OnOpen(second);
-  balancer().OnError(second, FailureReason::kNetwork);
+  balancer().OnError(second, ConnectionError::kRetrying);
   EXPECT_EQ(host_.log().size(), log_size);
 }
 
@@ -1470,19 +1473,19 @@ TEST_F(BalancerTest, CountersTrackEveryEndpoint) {
   Message("1");
   Message("2");
   host_.AdvanceTo(100);
-  FailActive(FailureReason::kNetwork);
+  FailActive(ConnectionError::kRetrying);
   const std::size_t b = LastEndpoint();
   ASSERT_NE(b, a);
   EXPECT_EQ(LastAttemptAt(), 100);
-  EXPECT_EQ(EndpointAt(a).state, EndpointState::kIdle);
+  EXPECT_EQ(EndpointAt(a).state(), EndpointState::kIdle);
   OpenActive();
   Message("2");
   Message("3");
   host_.AdvanceTo(200);
-  FailActive(FailureReason::kHttp);
+  FailActive(ConnectionError::kGaveUp);
   ASSERT_EQ(LastEndpoint(), a);
   EXPECT_EQ(LastAttemptAt(), 200);
-  FailActive(FailureReason::kHttp);
+  FailActive(ConnectionError::kGaveUp);
   host_.AdvanceTo(1199);
   ASSERT_EQ(LastEndpoint(), a);
   host_.AdvanceTo(1200);
@@ -1529,9 +1532,9 @@ TEST_F(BalancerTest, CountersStartAtZero) {
     EXPECT_EQ(endpoint.counters.failures, 0u);
     EXPECT_EQ(endpoint.counters.last_error, FailureReason::kNone);
     EXPECT_EQ(endpoint.counters.ejections, 0u);
-    EXPECT_EQ(endpoint.state, EndpointState::kIdle);
-    EXPECT_EQ(endpoint.consecutive_failures, 0);
-    EXPECT_FALSE(endpoint.probation);
+    EXPECT_EQ(endpoint.state(), EndpointState::kIdle);
+    EXPECT_EQ(endpoint.health.consecutive_failures(), 0);
+    EXPECT_FALSE(endpoint.health.probation());
   }
   EXPECT_EQ(balancer().policy_name(), "round-robin");
   EXPECT_EQ(balancer().active_connection(), 0u);

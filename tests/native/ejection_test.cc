@@ -42,8 +42,8 @@ class EjectionTest : public BalancerTest {
       ASSERT_LT(++steps, 400000) << "no progress at t=" << host_.now();
       if (!host_.open_ids().empty()) {
         if (steps % 3 == 0) OpenActive();
-        FailActive(steps % 2 == 0 ? FailureReason::kHttp
-                                  : FailureReason::kNetwork);
+        FailActive(steps % 2 == 0 ? ConnectionError::kGaveUp
+                                  : ConnectionError::kRetrying);
       } else {
         ASSERT_TRUE(balancer().retry_pending()) << "t=" << host_.now();
         ASSERT_TRUE(host_.AdvanceToNextTimer());
@@ -57,7 +57,7 @@ class EjectionTest : public BalancerTest {
   std::size_t InEjectedState() {
     std::size_t count = 0;
     for (const Endpoint& endpoint : balancer().endpoints()) {
-      count += endpoint.state == EndpointState::kEjected ? 1 : 0;
+      count += endpoint.state() == EndpointState::kEjected ? 1 : 0;
     }
     return count;
   }
@@ -90,19 +90,19 @@ TEST_F(EjectionTest, EjectedAfterExactlyAfterFailuresConsecutiveFailures) {
     ASSERT_EQ(ConnectionCount(), static_cast<std::size_t>(i) + 1);
     EXPECT_NEAR(LastAttemptAt(), attempts[i], kTolerance);
     FailActive();
-    EXPECT_EQ(endpoint.consecutive_failures, i + 1);
+    EXPECT_EQ(endpoint.health.consecutive_failures(), i + 1);
     if (i < 4) {
-      EXPECT_EQ(endpoint.state, EndpointState::kCoolingDown);
+      EXPECT_EQ(endpoint.state(), EndpointState::kCoolingDown);
       EXPECT_EQ(endpoint.counters.ejections, 0u);
       ASSERT_TRUE(host_.AdvanceToNextTimer());
     }
   }
-  EXPECT_EQ(endpoint.state, EndpointState::kEjected);
+  EXPECT_EQ(endpoint.state(), EndpointState::kEjected);
   EXPECT_EQ(endpoint.counters.ejections, 1u);
-  EXPECT_FALSE(endpoint.probation);
+  EXPECT_FALSE(endpoint.health.probation());
   // The backoff goes on (6553.6 ms); the ejection is 30 s.
-  EXPECT_NEAR(endpoint.cooldown_until_ms, 6600 + 6553.6, kTolerance);
-  EXPECT_NEAR(endpoint.ejected_until_ms, 6600 + 30000, kTolerance);
+  EXPECT_NEAR(endpoint.health.cooldown_until_ms(), 6600 + 6553.6, kTolerance);
+  EXPECT_NEAR(endpoint.health.ejected_until_ms(), 6600 + 30000, kTolerance);
   EXPECT_EQ(EjectedNow(), 1u);
 }
 
@@ -114,8 +114,8 @@ TEST_F(EjectionTest, AfterFailuresIsHonouredForEveryValue) {
     balancer().Start();
     for (int i = 1; i <= after; ++i) {
       FailActive();
-      EXPECT_EQ(EndpointAt(0).state, i < after ? EndpointState::kCoolingDown
-                                               : EndpointState::kEjected)
+      EXPECT_EQ(EndpointAt(0).state(), i < after ? EndpointState::kCoolingDown
+                                                 : EndpointState::kEjected)
           << "failure " << i;
       if (i < after) ASSERT_TRUE(host_.AdvanceToNextTimer());
     }
@@ -129,7 +129,7 @@ TEST_F(EjectionTest, ZeroAfterFailuresNeverEjects) {
   FailEveryAttemptUntil(10 * 60000, [this] { ASSERT_EQ(EjectedNow(), 0u); });
   for (const Endpoint& endpoint : balancer().endpoints()) {
     EXPECT_EQ(endpoint.counters.ejections, 0u);
-    EXPECT_GT(endpoint.consecutive_failures, 5);
+    EXPECT_GT(endpoint.health.consecutive_failures(), 5);
   }
 }
 
@@ -145,8 +145,8 @@ TEST_F(EjectionTest, AShortStreamDoesNotBreakTheRun) {
   OpenActive();
   host_.Advance(10000);
   FailActive();
-  EXPECT_EQ(EndpointAt(0).state, EndpointState::kEjected);
-  EXPECT_EQ(EndpointAt(0).consecutive_failures, 5);
+  EXPECT_EQ(EndpointAt(0).state(), EndpointState::kEjected);
+  EXPECT_EQ(EndpointAt(0).health.consecutive_failures(), 5);
 }
 
 TEST_F(EjectionTest, AHealthyStreamStartsTheCountAfresh) {
@@ -159,9 +159,9 @@ TEST_F(EjectionTest, AHealthyStreamStartsTheCountAfresh) {
   OpenActive();
   host_.Advance(60000);  // exactly reset_after_ms
   FailActive();
-  EXPECT_EQ(EndpointAt(0).state, EndpointState::kCoolingDown);
-  EXPECT_EQ(EndpointAt(0).consecutive_failures, 1);
-  EXPECT_EQ(EndpointAt(0).backoff_attempt, 1);
+  EXPECT_EQ(EndpointAt(0).state(), EndpointState::kCoolingDown);
+  EXPECT_EQ(EndpointAt(0).health.consecutive_failures(), 1);
+  EXPECT_EQ(EndpointAt(0).health.backoff_attempt(), 1);
   EXPECT_EQ(EndpointAt(0).counters.ejections, 0u);
 }
 
@@ -181,9 +181,10 @@ TEST_F(EjectionTest, EjectionTimeIsBaseTimesCountCapped) {
     const double now = host_.now();
     FailActive();
     const Endpoint& endpoint = EndpointAt(0);
-    ASSERT_EQ(endpoint.state, EndpointState::kEjected);
+    ASSERT_EQ(endpoint.state(), EndpointState::kEjected);
     EXPECT_EQ(endpoint.counters.ejections, k + 1);
-    EXPECT_NEAR(endpoint.ejected_until_ms - now, expected[k], kTolerance);
+    EXPECT_NEAR(endpoint.health.ejected_until_ms() - now, expected[k],
+                kTolerance);
     ASSERT_TRUE(host_.AdvanceToNextTimer());  // panic: its backoff
     ASSERT_EQ(ConnectionCount(), k + 2);
   }
@@ -200,8 +201,8 @@ TEST_F(EjectionTest, EjectionIsNeverShorterThanTheBackoff) {
   MakeBalancer(1, "round-robin", options);
   balancer().Start();
   FailActive();
-  EXPECT_EQ(EndpointAt(0).ejected_until_ms, 60000);
-  EXPECT_EQ(EndpointAt(0).cooldown_until_ms, 60000);
+  EXPECT_EQ(EndpointAt(0).health.ejected_until_ms(), 60000);
+  EXPECT_EQ(EndpointAt(0).health.cooldown_until_ms(), 60000);
 }
 
 TEST_F(EjectionTest, EjectionTimeIsJitteredByAQuarterOfTheJitter) {
@@ -218,7 +219,7 @@ TEST_F(EjectionTest, EjectionTimeIsJitteredByAQuarterOfTheJitter) {
       MakeBalancer(1, "round-robin", options, seed);
       balancer().Start();
       FailActive();
-      const double length = EndpointAt(0).ejected_until_ms;
+      const double length = EndpointAt(0).health.ejected_until_ms();
       ASSERT_GE(length, 30000 * (1 - jitter / 4)) << "seed " << seed;
       ASSERT_LT(length, 30000 * (1 + jitter / 4)) << "seed " << seed;
       low = std::min(low, length);
@@ -241,7 +242,7 @@ TEST_F(EjectionTest, TheCapAppliesBeforeTheJitter) {
     for (int k = 1; k <= 3; ++k) {
       const double now = host_.now();
       FailActive();
-      const double length = EndpointAt(0).ejected_until_ms - now;
+      const double length = EndpointAt(0).health.ejected_until_ms() - now;
       ASSERT_GE(length, 22500 - kTolerance) << "seed " << seed;
       ASSERT_LT(length, 37500 + kTolerance) << "seed " << seed;
       ASSERT_TRUE(host_.AdvanceToNextTimer());
@@ -302,12 +303,12 @@ TEST_F(EjectionTest, AnEndpointThatMayNotBeEjectedCoolsDown) {
   FailActive();  // t=0
   const std::size_t b = LastEndpoint();
   ASSERT_NE(a, b);
-  EXPECT_EQ(EndpointAt(a).state, EndpointState::kEjected);
-  EXPECT_EQ(EndpointAt(a).ejected_until_ms, 30000);
+  EXPECT_EQ(EndpointAt(a).state(), EndpointState::kEjected);
+  EXPECT_EQ(EndpointAt(a).health.ejected_until_ms(), 30000);
   FailActive();  // t=0
-  EXPECT_EQ(EndpointAt(b).state, EndpointState::kCoolingDown);
+  EXPECT_EQ(EndpointAt(b).state(), EndpointState::kCoolingDown);
   EXPECT_EQ(EndpointAt(b).counters.ejections, 0u);
-  EXPECT_EQ(EndpointAt(b).cooldown_until_ms, 1000);
+  EXPECT_EQ(EndpointAt(b).health.cooldown_until_ms(), 1000);
   // Every endpoint is down: the first outage round, at 1000, sweeps both,
   // ejected or not, in the client's order: a first, on probation.
   host_.Advance(999);
@@ -315,14 +316,14 @@ TEST_F(EjectionTest, AnEndpointThatMayNotBeEjectedCoolsDown) {
   host_.Advance(1);
   ASSERT_EQ(ConnectionCount(), 3u);
   EXPECT_EQ(LastEndpoint(), a);
-  EXPECT_TRUE(EndpointAt(a).probation);
-  EXPECT_EQ(EndpointAt(a).state, EndpointState::kConnecting);
+  EXPECT_TRUE(EndpointAt(a).health.probation());
+  EXPECT_EQ(EndpointAt(a).state(), EndpointState::kConnecting);
   // a fails on probation: b is not ejected, so a is, at once, for 60 s.
   host_.Advance(100);
   FailActive();  // t=1100
-  EXPECT_EQ(EndpointAt(a).state, EndpointState::kEjected);
+  EXPECT_EQ(EndpointAt(a).state(), EndpointState::kEjected);
   EXPECT_EQ(EndpointAt(a).counters.ejections, 2u);
-  EXPECT_EQ(EndpointAt(a).ejected_until_ms, 1100 + 60000);
+  EXPECT_EQ(EndpointAt(a).health.ejected_until_ms(), 1100 + 60000);
   // The sweep goes on with b at once; b fails: cooling until 2800, not
   // ejected (a is).
   ASSERT_EQ(ConnectionCount(), 4u);
@@ -330,8 +331,8 @@ TEST_F(EjectionTest, AnEndpointThatMayNotBeEjectedCoolsDown) {
   EXPECT_EQ(LastAttemptAt(), 1100);
   host_.Advance(100);
   FailActive();  // t=1200
-  EXPECT_EQ(EndpointAt(b).state, EndpointState::kCoolingDown);
-  EXPECT_EQ(EndpointAt(b).cooldown_until_ms, 2800);
+  EXPECT_EQ(EndpointAt(b).state(), EndpointState::kCoolingDown);
+  EXPECT_EQ(EndpointAt(b).health.cooldown_until_ms(), 2800);
   EXPECT_EQ(EndpointAt(b).counters.ejections, 0u);
   // The next round: 1600 ms after the last attempt.
   ASSERT_EQ(host_.timers().size(), 1u);
@@ -360,11 +361,12 @@ TEST_F(EjectionTest, PanicRetriesTheOnlyEndpointOnTheOutageSchedule) {
   bool ejected_at_an_attempt = false;
   FailEveryAttemptUntil(10 * 60000, [&] {
     const Endpoint& endpoint = EndpointAt(0);
-    if (!host_.open_ids().empty() && endpoint.ejected_until_ms > host_.now()) {
+    if (!host_.open_ids().empty() &&
+        endpoint.health.ejected_until_ms() > host_.now()) {
       // Picked while its ejection runs: while everything is down, the
       // rounds take every endpoint.
       ejected_at_an_attempt = true;
-      ASSERT_EQ(endpoint.state, EndpointState::kConnecting);
+      ASSERT_EQ(endpoint.state(), EndpointState::kConnecting);
     }
   });
   std::vector<double> with;
@@ -439,35 +441,35 @@ TEST_F(EjectionTest, ProbationIsPreferredLastReEjectedAndTrustedAgain) {
   FailActive();  // t=200000: c healthy
   ASSERT_EQ(LastEndpoint(), a);
   FailActive();  // a 2nd failure: ejected for 30 s
-  EXPECT_EQ(ea.state, EndpointState::kEjected);
-  EXPECT_EQ(ea.ejected_until_ms, 230000);
-  EXPECT_EQ(ea.cooldown_until_ms, 201600);
-  EXPECT_FALSE(ea.probation);
+  EXPECT_EQ(ea.state(), EndpointState::kEjected);
+  EXPECT_EQ(ea.health.ejected_until_ms(), 230000);
+  EXPECT_EQ(ea.health.cooldown_until_ms(), 201600);
+  EXPECT_FALSE(ea.health.probation());
   ASSERT_EQ(LastEndpoint(), b);
   OpenActive();
   host_.Advance(100000);
   FailActive();  // t=300000: b healthy; a's ejection is over
-  EXPECT_EQ(ea.state, EndpointState::kIdle);
-  EXPECT_TRUE(ea.probation);
+  EXPECT_EQ(ea.state(), EndpointState::kIdle);
+  EXPECT_TRUE(ea.health.probation());
   ASSERT_EQ(LastEndpoint(), c);
   OpenActive();
   host_.Advance(100000);
   FailActive();  // t=400000: c healthy
   // Round-robin's turn is a's, but b (trusted, cooled down) is preferred.
   EXPECT_EQ(LastEndpoint(), b);
-  EXPECT_EQ(ea.state, EndpointState::kIdle);
+  EXPECT_EQ(ea.state(), EndpointState::kIdle);
   EXPECT_EQ(ea.counters.connects, 2u);
 
   FailActive();  // b fails before opening: its 2nd failure, ejected
-  EXPECT_EQ(EndpointAt(b).state, EndpointState::kEjected);
+  EXPECT_EQ(EndpointAt(b).state(), EndpointState::kEjected);
   // Nothing trusted is left (c cools down until 401000): a gets its chance.
   ASSERT_EQ(LastEndpoint(), a);
   EXPECT_EQ(LastAttemptAt(), 400000);
 
   FailActive();  // on probation: ejected again at once, for 2 x 30 s
-  EXPECT_EQ(ea.state, EndpointState::kEjected);
+  EXPECT_EQ(ea.state(), EndpointState::kEjected);
   EXPECT_EQ(ea.counters.ejections, 2u);
-  EXPECT_EQ(ea.ejected_until_ms, 460000);
+  EXPECT_EQ(ea.health.ejected_until_ms(), 460000);
   EXPECT_TRUE(balancer().retry_pending());
 
   // Every endpoint is down: the first outage round, at 401000, sweeps from
@@ -478,28 +480,28 @@ TEST_F(EjectionTest, ProbationIsPreferredLastReEjectedAndTrustedAgain) {
   host_.Advance(1);
   ASSERT_EQ(LastEndpoint(), b);
   EXPECT_EQ(LastAttemptAt(), 401000);
-  EXPECT_TRUE(EndpointAt(b).probation);
+  EXPECT_TRUE(EndpointAt(b).health.probation());
   FailActive();
-  EXPECT_EQ(EndpointAt(b).state, EndpointState::kEjected);
+  EXPECT_EQ(EndpointAt(b).state(), EndpointState::kEjected);
   EXPECT_EQ(EndpointAt(b).counters.ejections, 2u);
-  EXPECT_EQ(EndpointAt(b).ejected_until_ms, 461000);
+  EXPECT_EQ(EndpointAt(b).health.ejected_until_ms(), 461000);
   ASSERT_EQ(LastEndpoint(), c);
   EXPECT_EQ(LastAttemptAt(), 401000);
   OpenActive();
   host_.Advance(100000);
   FailActive();  // t=501000: a and b are both back, both on probation
-  EXPECT_TRUE(ea.probation);
-  EXPECT_TRUE(EndpointAt(b).probation);
+  EXPECT_TRUE(ea.health.probation());
+  EXPECT_TRUE(EndpointAt(b).health.probation());
   ASSERT_EQ(LastEndpoint(), a);  // round-robin among them
 
   OpenActive();
   host_.Advance(60000);  // exactly reset_after_ms
   FailActive();          // t=561000: it streamed healthily
-  EXPECT_FALSE(ea.probation);
-  EXPECT_EQ(ea.state, EndpointState::kCoolingDown);
-  EXPECT_EQ(ea.consecutive_failures, 1);  // this failure, from 0
-  EXPECT_EQ(ea.backoff_attempt, 1);       // from exponent 0: 1000 ms
-  EXPECT_EQ(ea.cooldown_until_ms, 562000);
+  EXPECT_FALSE(ea.health.probation());
+  EXPECT_EQ(ea.state(), EndpointState::kCoolingDown);
+  EXPECT_EQ(ea.health.consecutive_failures(), 1);  // this failure, from 0
+  EXPECT_EQ(ea.health.backoff_attempt(), 1);       // from exponent 0: 1000 ms
+  EXPECT_EQ(ea.health.cooldown_until_ms(), 562000);
   EXPECT_EQ(ea.counters.ejections, 2u);
 }
 
@@ -513,14 +515,14 @@ TEST_F(EjectionTest, AShortStreamOnProbationIsEjectedAgain) {
   FailActive();  // t=0: ejected until 30000; backoff until 1000
   host_.Advance(1000);
   ASSERT_EQ(ConnectionCount(), 2u);
-  EXPECT_TRUE(EndpointAt(0).probation);
+  EXPECT_TRUE(EndpointAt(0).health.probation());
   OpenActive();
   host_.Advance(59999);
   FailActive();  // t=60999: not healthy long enough
-  EXPECT_TRUE(EndpointAt(0).probation);
-  EXPECT_EQ(EndpointAt(0).state, EndpointState::kEjected);
+  EXPECT_TRUE(EndpointAt(0).health.probation());
+  EXPECT_EQ(EndpointAt(0).state(), EndpointState::kEjected);
   EXPECT_EQ(EndpointAt(0).counters.ejections, 2u);
-  EXPECT_EQ(EndpointAt(0).ejected_until_ms, 60999 + 60000);
+  EXPECT_EQ(EndpointAt(0).health.ejected_until_ms(), 60999 + 60000);
 }
 
 TEST_F(EjectionTest, ProbationEndpointsFollowThePolicyAmongThemselves) {
@@ -540,8 +542,8 @@ TEST_F(EjectionTest, ProbationEndpointsFollowThePolicyAmongThemselves) {
     ASSERT_EQ(ConnectionCount(), 2u);
     host_.Advance(1);
     ASSERT_EQ(ConnectionCount(), 3u);
-    EXPECT_EQ(EndpointAt(LastEndpoint()).ejected_until_ms, 30000);
-    EXPECT_TRUE(EndpointAt(LastEndpoint()).probation);
+    EXPECT_EQ(EndpointAt(LastEndpoint()).health.ejected_until_ms(), 30000);
+    EXPECT_TRUE(EndpointAt(LastEndpoint()).health.probation());
     ++picks[LastEndpoint()];
   }
   EXPECT_GT(picks[0], 10);

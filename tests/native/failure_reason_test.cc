@@ -53,14 +53,25 @@ TEST(EndpointStateTest, NamesArePartOfThePublicApi) {
 }
 
 struct MappingCase {
-  FailureReason hint;
+  ConnectionError hint;
   bool opened;  // the stream had opened before the error
   FailureReason reported;
 };
 
+const char* NameOf(ConnectionError error) {
+  switch (error) {
+    case ConnectionError::kRetrying:
+      return "retrying";
+    case ConnectionError::kGaveUp:
+      return "gaveUp";
+    case ConnectionError::kNoUrl:
+      return "noUrl";
+  }
+  return "";
+}
+
 std::ostream& operator<<(std::ostream& out, const MappingCase& c) {
-  return out << ToString(c.hint) << (c.opened ? " after" : " before")
-             << " open";
+  return out << NameOf(c.hint) << (c.opened ? " after" : " before") << " open";
 }
 
 class ReasonMappingTest : public BalancerTest,
@@ -92,23 +103,23 @@ TEST_P(ReasonMappingTest, ErrorFailoverAndCountersReportTheMappedReason) {
         << ToString(static_cast<FailureReason>(i));
   }
   // Every reason cools the endpoint down the same way.
-  EXPECT_EQ(EndpointAt(from).state, EndpointState::kCoolingDown);
-  EXPECT_EQ(EndpointAt(from).cooldown_until_ms, 1100);
+  EXPECT_EQ(EndpointAt(from).state(), EndpointState::kCoolingDown);
+  EXPECT_EQ(EndpointAt(from).health.cooldown_until_ms(), 1100);
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Hints, ReasonMappingTest,
     ::testing::Values(
         // The browser would retry; nothing had arrived: a network failure.
-        MappingCase{FailureReason::kNetwork, false, FailureReason::kNetwork},
+        MappingCase{ConnectionError::kRetrying, false, FailureReason::kNetwork},
         // The browser would retry a stream that had opened: it ended.
-        MappingCase{FailureReason::kNetwork, true, FailureReason::kClosed},
-        MappingCase{FailureReason::kHttp, false, FailureReason::kHttp},
-        MappingCase{FailureReason::kHttp, true, FailureReason::kHttp},
-        MappingCase{FailureReason::kProvider, false, FailureReason::kProvider},
-        MappingCase{FailureReason::kProvider, true, FailureReason::kProvider}),
+        MappingCase{ConnectionError::kRetrying, true, FailureReason::kClosed},
+        MappingCase{ConnectionError::kGaveUp, false, FailureReason::kHttp},
+        MappingCase{ConnectionError::kGaveUp, true, FailureReason::kHttp},
+        MappingCase{ConnectionError::kNoUrl, false, FailureReason::kProvider},
+        MappingCase{ConnectionError::kNoUrl, true, FailureReason::kProvider}),
     [](const ::testing::TestParamInfo<MappingCase>& info) {
-      return std::string(ToString(info.param.hint)) +
+      return std::string(NameOf(info.param.hint)) +
              (info.param.opened ? "AfterOpen" : "BeforeOpen");
     });
 
@@ -118,8 +129,8 @@ TEST_F(BalancerTest, ClosedIsJudgedPerConnection) {
   MakeBalancer(3);
   balancer().Start();
   OpenActive();
-  FailActive(FailureReason::kNetwork);
-  FailActive(FailureReason::kNetwork);
+  FailActive(ConnectionError::kRetrying);
+  FailActive(ConnectionError::kRetrying);
   ASSERT_EQ(host_.error_notices().size(), 2u);
   EXPECT_EQ(host_.error_notices()[0].reason, FailureReason::kClosed);
   EXPECT_EQ(host_.error_notices()[1].reason, FailureReason::kNetwork);
@@ -133,7 +144,7 @@ TEST_F(BalancerTest, TheLastErrorRemembersWhenItHappened) {
   const std::size_t first = LastEndpoint();
   OpenActive();
   host_.Advance(100);
-  FailActive(FailureReason::kNetwork);
+  FailActive(ConnectionError::kRetrying);
   const EndpointCounters& counters = EndpointAt(first).counters;
   EXPECT_EQ(counters.last_error, FailureReason::kClosed);
   EXPECT_DOUBLE_EQ(counters.last_error_at_ms, 1334.5);
@@ -145,7 +156,7 @@ TEST_F(BalancerTest, TheLastErrorRemembersWhenItHappened) {
 TEST_F(BalancerTest, ProviderFailuresFailOverLikeAnyOther) {
   MakeBalancer(1);
   balancer().Start();
-  FailActive(FailureReason::kProvider);
+  FailActive(ConnectionError::kNoUrl);
   EXPECT_TRUE(host_.open_ids().empty());
   EXPECT_TRUE(balancer().retry_pending());
   host_.Advance(1000);

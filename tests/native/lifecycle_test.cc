@@ -156,8 +156,8 @@ TEST_F(LifecycleTest, OnlineReconnectsAtOnceAndClearsCooldowns) {
   // The endpoint tried last is cooling down; the other one has cooled down
   // long ago, but the retry round is still far off.
   const std::size_t cooling = LastEndpoint();
-  ASSERT_EQ(EndpointAt(cooling).state, EndpointState::kCoolingDown);
-  ASSERT_GT(EndpointAt(cooling).cooldown_until_ms, host_.now() + 100);
+  ASSERT_EQ(EndpointAt(cooling).state(), EndpointState::kCoolingDown);
+  ASSERT_GT(EndpointAt(cooling).health.cooldown_until_ms(), host_.now() + 100);
   ASSERT_EQ(host_.timers().size(), 1u);
   ASSERT_GT(host_.timers()[0].due_ms, host_.now() + 100);
   balancer().OnOffline();
@@ -172,7 +172,7 @@ TEST_F(LifecycleTest, OnlineReconnectsAtOnceAndClearsCooldowns) {
   EXPECT_EQ(LastEndpoint(), AfterInOrder(cooling));
   EXPECT_FALSE(balancer().retry_pending());
   EXPECT_TRUE(host_.timers().empty());  // the probe was cancelled
-  EXPECT_EQ(EndpointAt(cooling).state, EndpointState::kIdle);
+  EXPECT_EQ(EndpointAt(cooling).state(), EndpointState::kIdle);
   // The endpoint that was cooling down is eligible at once too.
   FailActive();
   ASSERT_EQ(ConnectionCount(), attempts + 2);
@@ -189,7 +189,7 @@ TEST_F(LifecycleTest, OnlineTakesEjectedEndpointsBackToo) {
   FailActive();
   FailActive();  // both ejected for 30 s
   for (const Endpoint& endpoint : balancer().endpoints()) {
-    ASSERT_EQ(endpoint.state, EndpointState::kEjected);
+    ASSERT_EQ(endpoint.state(), EndpointState::kEjected);
   }
   balancer().OnOffline();
   host_.Advance(100);
@@ -197,7 +197,7 @@ TEST_F(LifecycleTest, OnlineTakesEjectedEndpointsBackToo) {
   ASSERT_EQ(ConnectionCount(), 3u);
   EXPECT_EQ(LastAttemptAt(), 100);
   const std::size_t other = 1 - LastEndpoint();
-  EXPECT_EQ(EndpointAt(other).state, EndpointState::kIdle);
+  EXPECT_EQ(EndpointAt(other).state(), EndpointState::kIdle);
 }
 
 TEST_F(LifecycleTest, OnlineRespectsTheRetryBudget) {
@@ -311,7 +311,7 @@ TEST_F(LifecycleTest, ResumeEndsACoolDownNow) {
   ASSERT_EQ(host_.timers().size(), 1u);
   EXPECT_EQ(host_.timers()[0].due_ms, 2600);
   const TimerId retry = host_.timers()[0].id;
-  EXPECT_EQ(EndpointAt(0).cooldown_until_ms, 2600);
+  EXPECT_EQ(EndpointAt(0).health.cooldown_until_ms(), 2600);
   host_.AdvanceTo(1300);
   balancer().OnResume(true);
   ASSERT_EQ(ConnectionCount(), 3u);
@@ -365,17 +365,17 @@ TEST_F(LifecycleTest, ResumeEndsCoolDownsButNotEjections) {
     FailActive();
     const std::size_t b = LastEndpoint();
     FailActive();
-    ASSERT_EQ(EndpointAt(a).state, EndpointState::kEjected);
-    ASSERT_EQ(EndpointAt(b).state, EndpointState::kCoolingDown);
+    ASSERT_EQ(EndpointAt(a).state(), EndpointState::kEjected);
+    ASSERT_EQ(EndpointAt(b).state(), EndpointState::kCoolingDown);
     ASSERT_EQ(host_.timers().size(), 1u);
     EXPECT_EQ(host_.timers()[0].due_ms, 1000);
     host_.AdvanceTo(200);
     if (resume) {
       balancer().OnResume(true);
       EXPECT_EQ(ConnectionCount(), 2u);
-      EXPECT_EQ(EndpointAt(b).state, EndpointState::kIdle);
-      EXPECT_EQ(EndpointAt(a).state, EndpointState::kEjected);
-      EXPECT_EQ(EndpointAt(a).ejected_until_ms, 30000);
+      EXPECT_EQ(EndpointAt(b).state(), EndpointState::kIdle);
+      EXPECT_EQ(EndpointAt(a).state(), EndpointState::kEjected);
+      EXPECT_EQ(EndpointAt(a).health.ejected_until_ms(), 30000);
       ASSERT_EQ(host_.timers().size(), 1u);
       EXPECT_EQ(host_.timers()[0].due_ms, 250);
     }
@@ -385,11 +385,11 @@ TEST_F(LifecycleTest, ResumeEndsCoolDownsButNotEjections) {
     host_.AdvanceTo(round_at);
     ASSERT_EQ(ConnectionCount(), 3u);
     EXPECT_EQ(LastEndpoint(), a);
-    EXPECT_TRUE(EndpointAt(a).probation);
+    EXPECT_TRUE(EndpointAt(a).health.probation());
     FailActive();
-    EXPECT_EQ(EndpointAt(a).state, EndpointState::kEjected);
+    EXPECT_EQ(EndpointAt(a).state(), EndpointState::kEjected);
     EXPECT_EQ(EndpointAt(a).counters.ejections, 2u);
-    EXPECT_EQ(EndpointAt(a).ejected_until_ms, round_at + 60000);
+    EXPECT_EQ(EndpointAt(a).health.ejected_until_ms(), round_at + 60000);
     ASSERT_EQ(ConnectionCount(), 4u);
     EXPECT_EQ(LastEndpoint(), b);
     EXPECT_EQ(LastAttemptAt(), round_at);
@@ -420,14 +420,14 @@ TEST_F(LifecycleTest, ResumeWithEveryEndpointEjectedKeepsTheFloor) {
   EXPECT_EQ(ConnectionCount(), 2u);
   host_.AdvanceTo(250);
   ASSERT_EQ(ConnectionCount(), 3u);
-  EXPECT_GT(EndpointAt(LastEndpoint()).ejected_until_ms, 250);
-  EXPECT_TRUE(EndpointAt(LastEndpoint()).probation);
+  EXPECT_GT(EndpointAt(LastEndpoint()).health.ejected_until_ms(), 250);
+  EXPECT_TRUE(EndpointAt(LastEndpoint()).health.probation());
   const std::size_t first = LastEndpoint();
   FailActive();
   ASSERT_EQ(ConnectionCount(), 4u);
   EXPECT_NE(LastEndpoint(), first);
   EXPECT_EQ(LastAttemptAt(), 250);
-  EXPECT_TRUE(EndpointAt(LastEndpoint()).probation);
+  EXPECT_TRUE(EndpointAt(LastEndpoint()).health.probation());
 }
 
 // Regression, fixed (same as ResumeKeepsTheFloorWhileEverythingIsDown), at
@@ -525,7 +525,7 @@ TEST_F(LifecycleTest, ResumeWhileOfflineKeepsThePendingProbe) {
   MakeBalancer(1);
   balancer().Start();
   balancer().OnOffline();
-  FailActive(FailureReason::kHttp);  // t=0: probe due at max_ms
+  FailActive(ConnectionError::kGaveUp);  // t=0: probe due at max_ms
   ASSERT_EQ(host_.timers().size(), 1u);
   EXPECT_EQ(host_.timers()[0].due_ms, 30000);
   for (int i = 0; i < 10; ++i) {
@@ -564,7 +564,7 @@ TEST(LifecycleReentrancyTest, OnlineFromAnErrorListenerOpensOneConnection) {
   balancer.Start();
   balancer.OnOffline();
   host.balancer_ = &balancer;
-  balancer.OnError(host.opened().back().id, FailureReason::kNetwork);
+  balancer.OnError(host.opened().back().id, ConnectionError::kRetrying);
   EXPECT_EQ(host.max_open(), 1u);
   EXPECT_EQ(host.open_ids().size(), 1u);
   EXPECT_TRUE(host.host_errors().empty());

@@ -1,4 +1,4 @@
-// Issue 8: a stream that ends after being healthy is not a failed attempt,
+// A stream that ends after being healthy is not a failed attempt,
 // and the recovery from "every endpoint down, then back".
 #include <gtest/gtest.h>
 
@@ -35,15 +35,15 @@ TEST_F(RecoveryTest, HealthyEndsReconnectAtOnceWithoutBackoff) {
     }
     host_.Advance(1000);
     const double ended_at = host_.now();
-    FailActive(FailureReason::kNetwork);  // the server ended the stream
+    FailActive(ConnectionError::kRetrying);  // the server ended the stream
     ASSERT_EQ(ConnectionCount(), static_cast<std::size_t>(cycle) + 2);
     EXPECT_EQ(LastAttemptAt(), ended_at);
     EXPECT_FALSE(balancer().retry_pending());
     const Endpoint& endpoint = EndpointAt(0);
-    EXPECT_EQ(endpoint.backoff_attempt, 0);
-    EXPECT_EQ(endpoint.consecutive_failures, 0);
-    EXPECT_FALSE(endpoint.probation);
-    EXPECT_EQ(endpoint.state, EndpointState::kConnecting);
+    EXPECT_EQ(endpoint.health.backoff_attempt(), 0);
+    EXPECT_EQ(endpoint.health.consecutive_failures(), 0);
+    EXPECT_FALSE(endpoint.health.probation());
+    EXPECT_EQ(endpoint.state(), EndpointState::kConnecting);
     EXPECT_EQ(endpoint.counters.failures,
               static_cast<std::uint64_t>(cycle) + 1);
     EXPECT_EQ(endpoint.counters.failures_by_reason[static_cast<std::size_t>(
@@ -79,9 +79,9 @@ TEST_F(RecoveryTest, HealthyEndsReconnectWithinTheJitterBound) {
       host_.Advance(1000);
       const double ended_at = host_.now();
       const std::size_t before = ConnectionCount();
-      FailActive(FailureReason::kNetwork);
-      EXPECT_EQ(EndpointAt(0).backoff_attempt, 0);
-      EXPECT_NE(EndpointAt(0).state, EndpointState::kCoolingDown);
+      FailActive(ConnectionError::kRetrying);
+      EXPECT_EQ(EndpointAt(0).health.backoff_attempt(), 0);
+      EXPECT_NE(EndpointAt(0).state(), EndpointState::kCoolingDown);
       if (ConnectionCount() == before) {
         ASSERT_TRUE(balancer().retry_pending());
         ASSERT_TRUE(host_.AdvanceToNextTimer());
@@ -107,13 +107,14 @@ TEST_F(RecoveryTest, AStreamThatDeliveredNothingIsAnOrdinaryFailure) {
     OpenActive();
     host_.Advance(100);
     const double ended_at = host_.now();
-    FailActive(FailureReason::kNetwork);
+    FailActive(ConnectionError::kRetrying);
     const Endpoint& endpoint = EndpointAt(0);
     EXPECT_EQ(endpoint.counters.last_error, FailureReason::kClosed);
-    EXPECT_EQ(endpoint.state, EndpointState::kCoolingDown);
-    EXPECT_EQ(endpoint.backoff_attempt, i + 1);
-    EXPECT_EQ(endpoint.consecutive_failures, i + 1);
-    EXPECT_EQ(endpoint.cooldown_until_ms, ended_at + expected_cooldowns[i]);
+    EXPECT_EQ(endpoint.state(), EndpointState::kCoolingDown);
+    EXPECT_EQ(endpoint.health.backoff_attempt(), i + 1);
+    EXPECT_EQ(endpoint.health.consecutive_failures(), i + 1);
+    EXPECT_EQ(endpoint.health.cooldown_until_ms(),
+              ended_at + expected_cooldowns[i]);
     EXPECT_TRUE(balancer().retry_pending());
     ASSERT_TRUE(host_.AdvanceToNextTimer());
   }
@@ -130,17 +131,17 @@ TEST_F(RecoveryTest, ACleanEndAfterAHealthyEarlierConnectionIsAFailure) {
   const std::size_t a = LastEndpoint();
   OpenActive();
   ASSERT_EQ(Message("1"), static_cast<int>(a));
-  FailActive(FailureReason::kNetwork);  // healthy end
+  FailActive(ConnectionError::kRetrying);  // healthy end
   const std::size_t b = LastEndpoint();
   ASSERT_NE(b, a);
-  EXPECT_EQ(EndpointAt(a).state, EndpointState::kIdle);
+  EXPECT_EQ(EndpointAt(a).state(), EndpointState::kIdle);
   OpenActive();
   host_.Advance(100);
-  FailActive(FailureReason::kNetwork);  // opened, delivered nothing
-  EXPECT_EQ(EndpointAt(b).state, EndpointState::kCoolingDown);
-  EXPECT_EQ(EndpointAt(b).backoff_attempt, 1);
-  EXPECT_EQ(EndpointAt(b).consecutive_failures, 1);
-  EXPECT_EQ(EndpointAt(b).cooldown_until_ms, 1100);
+  FailActive(ConnectionError::kRetrying);  // opened, delivered nothing
+  EXPECT_EQ(EndpointAt(b).state(), EndpointState::kCoolingDown);
+  EXPECT_EQ(EndpointAt(b).health.backoff_attempt(), 1);
+  EXPECT_EQ(EndpointAt(b).health.consecutive_failures(), 1);
+  EXPECT_EQ(EndpointAt(b).health.cooldown_until_ms(), 1100);
 }
 
 // (b) An event dropped as a duplicate is not a delivery.
@@ -151,9 +152,9 @@ TEST_F(RecoveryTest, OnlyDuplicatesDeliveredIsAnOrdinaryFailure) {
   balancer().Start();
   OpenActive();
   ASSERT_EQ(Message("5"), kDropEvent);
-  FailActive(FailureReason::kNetwork);
-  EXPECT_EQ(EndpointAt(0).state, EndpointState::kCoolingDown);
-  EXPECT_EQ(EndpointAt(0).backoff_attempt, 1);
+  FailActive(ConnectionError::kRetrying);
+  EXPECT_EQ(EndpointAt(0).state(), EndpointState::kCoolingDown);
+  EXPECT_EQ(EndpointAt(0).health.backoff_attempt(), 1);
 }
 
 // (c) Three endpoints, the library defaults (jitter 1, the retry budget):
@@ -181,7 +182,7 @@ class OutageRecoveryTest : public BalancerTest {
     host_.Advance(1000);
     // The outage starts: the stream drops (a healthy end: reconnected
     // within kHealthyEndJitterMs) and every attempt fails at once.
-    FailActive(FailureReason::kNetwork);
+    FailActive(ConnectionError::kRetrying);
     const double start = host_.now();
     const double back = start + outage_ms;
     int steps = 0;
@@ -190,7 +191,7 @@ class OutageRecoveryTest : public BalancerTest {
       if (steps >= 100000) break;
       if (!host_.open_ids().empty()) {
         if (host_.now() >= back && LastEndpoint() == returning) break;
-        FailActive(FailureReason::kNetwork);
+        FailActive(ConnectionError::kRetrying);
         continue;
       }
       EXPECT_TRUE(balancer().retry_pending());

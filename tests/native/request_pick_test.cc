@@ -74,11 +74,11 @@ TEST_F(RequestPickTest, AFailedRequestCoolsItsEndpointDownButNotTheActiveOne) {
   const std::size_t active = LastEndpoint();
   const std::size_t other = (active + 1) % 3;
   balancer().OnRequestFailed(active);
-  EXPECT_EQ(EndpointAt(active).state, EndpointState::kOpen);
+  EXPECT_EQ(EndpointAt(active).state(), EndpointState::kOpen);
   EXPECT_EQ(EndpointAt(active).counters.failures, 0u);
 
   balancer().OnRequestFailed(other);
-  EXPECT_EQ(EndpointAt(other).state, EndpointState::kCoolingDown);
+  EXPECT_EQ(EndpointAt(other).state(), EndpointState::kCoolingDown);
   EXPECT_EQ(EndpointAt(other).counters.failures, 1u);
   EXPECT_EQ(EndpointAt(other).counters.last_error, FailureReason::kNetwork);
   // A second report while it is already down does not stack failures.

@@ -263,8 +263,8 @@ TEST_F(RetryBudgetBalancerTest, FlappingEndpointsNeverExceedTheBudget) {
         ASSERT_LT(++steps, 1000000);
         if (!host_.open_ids().empty()) {
           if (steps % 2 == 0) OpenActive();  // flapping: open, then drop
-          FailActive(steps % 3 == 0 ? FailureReason::kHttp
-                                    : FailureReason::kNetwork);
+          FailActive(steps % 3 == 0 ? ConnectionError::kGaveUp
+                                    : ConnectionError::kRetrying);
         } else {
           ASSERT_TRUE(balancer().retry_pending());
           ASSERT_TRUE(host_.AdvanceToNextTimer());

@@ -370,8 +370,8 @@ TEST_F(RoundRobinBalancerTest, SkipsTheEndpointsThatAreCoolingDown) {
   const std::size_t i = AfterInOrder(f, 3);
   OpenActive();
   balancer().OnRequestFailed(g);
-  ASSERT_EQ(EndpointAt(g).state, EndpointState::kCoolingDown);
-  ASSERT_EQ(EndpointAt(g).cooldown_until_ms, 1000);
+  ASSERT_EQ(EndpointAt(g).state(), EndpointState::kCoolingDown);
+  ASSERT_EQ(EndpointAt(g).health.cooldown_until_ms(), 1000);
   host_.Advance(10);
   FailActive();
   ASSERT_EQ(ConnectionCount(), 2u);
@@ -386,7 +386,7 @@ TEST_F(RoundRobinBalancerTest, SkipsTheEndpointsThatAreCoolingDown) {
   host_.Advance(985);  // t=1005
   FailActive();
   ASSERT_EQ(ConnectionCount(), 4u);
-  EXPECT_EQ(EndpointAt(f).state, EndpointState::kCoolingDown);
+  EXPECT_EQ(EndpointAt(f).state(), EndpointState::kCoolingDown);
   EXPECT_EQ(LastEndpoint(), g);
   EXPECT_EQ(LastAttemptAt(), 1005);
 }
@@ -420,7 +420,8 @@ TEST_F(RoundRobinBalancerTest, AllDownRetryTakesTheNextInOrder) {
     EXPECT_EQ(LastAttemptAt(), 1000);
     FailActive();
   }
-  EXPECT_EQ(EndpointAt(AfterInOrder(f, 2)).cooldown_until_ms, 1000 + 1600);
+  EXPECT_EQ(EndpointAt(AfterInOrder(f, 2)).health.cooldown_until_ms(),
+            1000 + 1600);
   host_.AdvanceTo(2599);
   EXPECT_EQ(ConnectionCount(), 6u);
   host_.AdvanceTo(2600);

@@ -72,8 +72,8 @@ TEST_F(WatchdogTest, StallsExactlyAtTheTimeoutAfterTheLastMessage) {
   EXPECT_EQ(counters.failures, 1u);
   EXPECT_EQ(counters.failures_by_reason[kStall], 1u);
   EXPECT_EQ(counters.last_error, FailureReason::kStall);
-  EXPECT_EQ(EndpointAt(a).state, EndpointState::kCoolingDown);
-  EXPECT_EQ(EndpointAt(a).cooldown_until_ms, 9000);
+  EXPECT_EQ(EndpointAt(a).state(), EndpointState::kCoolingDown);
+  EXPECT_EQ(EndpointAt(a).health.cooldown_until_ms(), 9000);
   EXPECT_EQ(balancer().ready_state(), ReadyState::kConnecting);
   EXPECT_FALSE(balancer().watchdog_pending());  // not open yet
 }
@@ -91,8 +91,8 @@ TEST_F(WatchdogTest, StallsAtTheTimeoutAfterOpenWithoutAnyEvent) {
   ASSERT_EQ(host_.error_notices().size(), 1u);
   EXPECT_EQ(host_.error_notices()[0].reason, FailureReason::kStall);
   // A stall is an ordinary failure: the endpoint cools down...
-  EXPECT_EQ(EndpointAt(0).backoff_attempt, 1);
-  EXPECT_EQ(EndpointAt(0).cooldown_until_ms, 6250);
+  EXPECT_EQ(EndpointAt(0).health.backoff_attempt(), 1);
+  EXPECT_EQ(EndpointAt(0).health.cooldown_until_ms(), 6250);
   // ... but the only endpoint is down: the first outage round was due 250
   // ms after the attempt (at 250), so the retry is made at once, by its
   // timer, not failed over.
@@ -154,7 +154,7 @@ TEST_F(WatchdogTest, EventsOfAStaleConnectionAreNotActivity) {
   OpenActive();  // t=0: stall due at 5000
   for (int i = 0; i < 4; ++i) {
     host_.Advance(1000);
-    EXPECT_EQ(balancer().OnMessage(old_id, "x"), kDropEvent);
+    EXPECT_EQ(balancer().OnMessage(old_id, "x"), std::nullopt);
   }
   host_.AdvanceTo(5000);
   ASSERT_EQ(host_.error_notices().size(), 2u);

@@ -2,14 +2,15 @@
 // A drift between the declared types and EventSource, or between the
 // declared options and the documented list, fails the build.
 import {
+  BalancedErrorEvent,
   BalancedEventSource,
+  FailoverEvent,
   defaults,
   policies,
   ready,
   type BalancedEventSourceOptions,
   type BalancedMessageEvent,
   type BalancerStats,
-  type FailoverEvent,
   type FailureReason,
 } from 'sse-balancer';
 
@@ -81,6 +82,17 @@ source.addEventListener('chat', (event) => {
   return event.data;
 });
 source.onfailover = (event: FailoverEvent) => event.to;
+// The balancer's own events are classes a page can test for and construct.
+source.addEventListener('error', (event) => {
+  if (event instanceof BalancedErrorEvent) {
+    const reason: FailureReason = event.reason;
+    void reason;
+  }
+});
+const constructed: FailoverEvent = new FailoverEvent('failover', { from: null, to: 'https://a.example/', reason: 'network' });
+void constructed;
+// @ts-expect-error the fields are read-only
+constructed.to = 'elsewhere';
 
 const stats: BalancerStats = source.stats();
 const firstState: 'idle' | 'connecting' | 'open' | 'cooling-down' | 'ejected' = stats.endpoints[0].state;
