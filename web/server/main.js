@@ -7,12 +7,8 @@
 //                           [--log-rate 20] [--allowed-origin URL]... [--help]
 //
 // Page server on P (= --port-base): the pages (chat /web/chat/, logs /web/logs/,
-// demo /web/demo/, with /web/shared/, /web/index.js, /web/dist/; nothing else),
-// / -> /web/chat/, and the control API:
-//   GET  /api/backends               [{ index, url, origin, mode, openStreams, connections, chatUrl, logsUrl, messagesUrl }]
-//   GET  /api/token                  { token, header: 'X-Control-Token' }, same-origin pages only
-//   POST /api/backends/:i/kill       (also /revive, and /mode with {"mode": "..."}) -> the backend as above;
-//                                    every POST needs X-Control-Token: <token>, else 403
+// demo /web/demo/, with /web/shared/ and /web/dist/; nothing else: see
+// static-server.js), / -> /web/chat/, and the control API (control-api.js).
 // Backends on P+1 .. P+N, each: GET /chat/events, GET /logs/events, GET /events
 // (= logs, for the demo page), POST /chat/messages, GET /chat/health.
 //
@@ -23,19 +19,16 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import express from 'express';
-import { startCluster, MODES } from './backend-cluster.js';
-import { startPageServer } from './static-server.js';
+import { startCluster } from './backend-cluster.js';
+import { CONTROL_TOKEN_HEADER, installControlApi, publicBackend } from './control-api.js';
+import { PAGE_ALLOW, startPageServer } from './static-server.js';
 import { MemoryStore } from './stores/memory-store.js';
 import { startLogGenerator, MAX_LOG_RATE } from './log-generator.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DEFAULT_HOST = '127.0.0.1';
-export const CHANNELS = Object.freeze(['chat', 'logs']);
 export const PAGE_CSP =
   "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' http://127.0.0.1:* http://localhost:*; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'";
-/** What the page server serves: the pages, their shared code, the library and its Wasm build. */
-export const PAGE_ALLOW = Object.freeze(['/web/chat/', '/web/logs/', '/web/demo/', '/web/shared/', '/web/index.js', '/web/dist/']);
 const MAX_BACKENDS = 16;
 const SHUTDOWN_TIMEOUT_MS = 3000;
 
@@ -130,24 +123,38 @@ export function parseArgs(argv) {
   return out;
 }
 
-/** The header that carries the control token on every mutating call of the control API. */
-export const CONTROL_TOKEN_HEADER = 'X-Control-Token';
+const SERVER_DEFAULTS = Object.freeze({
+  backends: 3,
+  portBase: 8080,
+  host: DEFAULT_HOST,
+  redis: null,
+  redisKeyPrefix: '',
+  store: undefined,
+  capacity: 10000,
+  logRate: 20,
+  allowedOrigins: [],
+  heartbeatMs: 5000,
+  chat: {},
+  root: REPO_ROOT,
+  pageRequestTimeoutMs: undefined,
+});
 
-function sameSecret(given, token) {
-  if (typeof given !== 'string') return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(token);
-  return a.length === b.length && crypto.timingSafeEqual(a, b);
+function serverOptions(options) {
+  const config = { ...SERVER_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
+  const { backends: count, portBase, allowedOrigins, redis, store } = config;
+  if (!Number.isInteger(count) || count < 1 || count > MAX_BACKENDS) throw new RangeError(`backends must be an integer in [1, ${MAX_BACKENDS}], got ${count}`);
+  if (!Number.isInteger(portBase) || portBase < 0 || portBase + count > 65535) throw new RangeError(`invalid portBase ${portBase}`);
+  if (!Array.isArray(allowedOrigins)) throw new TypeError('allowedOrigins must be an array');
+  if (redis !== null && store !== undefined) throw new TypeError('give either redis or store, not both');
+  return config;
 }
 
-function isLoopback(host) {
-  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
-
-function parseIndex(raw, count) {
-  if (!/^\d{1,3}$/.test(raw)) return null;
-  const i = Number(raw);
-  return i < count ? i : null;
+/** The store the options name: the one given, else Redis or memory (then owned). */
+async function openStore({ store, redis, capacity, redisKeyPrefix }) {
+  if (store !== undefined) return { store, owned: false };
+  if (redis === null) return { store: new MemoryStore({ capacity }), owned: true };
+  const { RedisStore } = await import('./stores/redis-store.js');
+  return { store: await RedisStore.connect({ url: redis, capacity, keyPrefix: redisKeyPrefix }), owned: true };
 }
 
 /**
@@ -171,185 +178,58 @@ function parseIndex(raw, count) {
  * }} [options]
  */
 export async function startServer(options = {}) {
-  const {
-    backends: count = 3,
-    portBase = 8080,
-    host = DEFAULT_HOST,
-    redis = null,
-    redisKeyPrefix = '',
-    store: givenStore = undefined,
-    capacity = 10000,
-    logRate = 20,
-    allowedOrigins = [],
-    heartbeatMs = 5000,
-    chat = {},
-    root = REPO_ROOT,
-    pageRequestTimeoutMs = undefined,
-  } = options;
-  if (!Number.isInteger(count) || count < 1 || count > MAX_BACKENDS) throw new RangeError(`backends must be an integer in [1, ${MAX_BACKENDS}], got ${count}`);
-  if (!Number.isInteger(portBase) || portBase < 0 || portBase + count > 65535) throw new RangeError(`invalid portBase ${portBase}`);
-  if (!Array.isArray(allowedOrigins)) throw new TypeError('allowedOrigins must be an array');
-  if (redis !== null && givenStore !== undefined) throw new TypeError('give either redis or store, not both');
-
-  let store = givenStore;
-  let ownsStore = false;
-  let page = null;
-  let cluster = null;
-  let generator = null;
-  const pageOrigins = new Set();
+  const config = serverOptions(options);
+  const { backends: count, portBase, host } = config;
   // The control API's secret: a page of ours reads it from GET /api/token (a
-  // same-origin request); other sites cannot read that answer (no CORS
-  // headers, and the Host and Sec-Fetch-Site checks below), so they cannot
-  // send it, and a request without it changes nothing.
-  const controlToken = crypto.randomBytes(32).toString('base64url');
-
-  const controlApi = (app) => {
-    app.get('/', (req, res) => res.redirect(302, '/web/chat/'));
-
-    const api = express.Router();
-    const deny = (res, error) => res.status(403).json({ error });
-    // Mutating calls must come from our own pages (no cross-site CSRF), with the token.
-    api.use((req, res, next) => {
-      res.set('Cache-Control', 'no-store');
-      if (req.method === 'GET' || req.method === 'HEAD') return next();
-      const origin = req.get('Origin');
-      if (origin !== undefined && !pageOrigins.has(origin)) {
-        return deny(res, `origin ${origin} is not allowed to control the backends`);
-      }
-      if (!sameSecret(req.get(CONTROL_TOKEN_HEADER), controlToken)) {
-        return deny(
-          res,
-          `missing or wrong ${CONTROL_TOKEN_HEADER} header: the control API needs this server's token, which its own pages read from GET /api/token`,
-        );
-      }
-      next();
-    });
-    // Bodies are read only after the checks above passed.
-    api.use(express.json({ limit: '16kb' }));
-    // The token, for our own pages only. A page of another site cannot read
-    // the answer (no Access-Control-Allow-Origin); the Host check stops a
-    // DNS-rebound name, and browsers say where a request comes from in
-    // Sec-Fetch-Site (required on loopback, where browsers always send it).
-    api.get('/token', (req, res) => {
-      const origin = req.get('Origin');
-      const site = req.get('Sec-Fetch-Site');
-      const hostOk = pageOrigins.has(`http://${req.get('Host')}`);
-      if (!hostOk) return deny(res, `the control token is only given to pages of ${page.origin} (Host ${JSON.stringify(req.get('Host') ?? '')})`);
-      if (origin !== undefined && !pageOrigins.has(origin)) return deny(res, `origin ${origin} may not read the control token`);
-      if (site !== undefined ? site !== 'same-origin' : isLoopback(host)) {
-        return deny(res, `the control token is only given to same-origin requests of this server's pages (Sec-Fetch-Site: ${site ?? 'missing'})`);
-      }
-      res.set('Vary', 'Origin, Sec-Fetch-Site');
-      res.json({ token: controlToken, header: CONTROL_TOKEN_HEADER });
-    });
-    const describe = (i) => {
-      const b = cluster.backends[i];
-      return {
-        index: i,
-        url: b.url,
-        origin: b.origin,
-        mode: cluster.mode(i),
-        openStreams: cluster.openStreams(i),
-        connections: cluster.connectionCount(i),
-        chatUrl: b.channels.chat,
-        logsUrl: b.channels.logs,
-        messagesUrl: b.messagesUrl,
-      };
-    };
-    api.get('/backends', (req, res) => {
-      res.json(cluster.backends.map((b) => describe(b.index)));
-    });
-    const action = (fn) => async (req, res, next) => {
-      const i = parseIndex(req.params.i, cluster.backends.length);
-      if (i === null) {
-        return res.status(400).json({ error: `bad backend index ${JSON.stringify(req.params.i)}; expected 0..${cluster.backends.length - 1}` });
-      }
-      try {
-        const err = await fn(i, req);
-        if (err) return res.status(400).json({ error: err });
-        res.json(describe(i));
-      } catch (e) {
-        next(e);
-      }
-    };
-    api.post('/backends/:i/kill', action((i) => cluster.kill(i)));
-    api.post('/backends/:i/revive', action((i) => cluster.revive(i)));
-    api.post(
-      '/backends/:i/mode',
-      action(async (i, req) => {
-        const mode = req.body && req.body.mode;
-        if (!MODES.includes(mode)) return `mode must be one of ${MODES.join(', ')}`;
-        await cluster.setMode(i, mode);
-      }),
-    );
-    api.use((req, res) => res.status(404).json({ error: 'not found' }));
-    // eslint-disable-next-line no-unused-vars
-    api.use((err, req, res, next) => {
-      const status = err.status || err.statusCode || 500;
-      res.status(status).json({ error: status >= 500 ? 'internal error' : err.message });
-      if (status >= 500) console.error(err);
-    });
-    app.use('/api', api);
-  };
-
+  // same-origin request); other sites cannot read that answer, so they
+  // cannot send it, and a request without it changes nothing.
+  const server = { cluster: null, pageOrigins: new Set(), pageOrigin: null, host, token: crypto.randomBytes(32).toString('base64url') };
+  const parts = { store: null, ownsStore: false, page: null, cluster: null, generator: null };
   const stopAll = async () => {
-    if (generator) generator.stop();
-    await Promise.all([cluster ? cluster.close() : null, page ? page.close() : null]);
-    if (ownsStore && store) await store.close();
+    if (parts.generator) parts.generator.stop();
+    await Promise.all([parts.cluster?.close(), parts.page?.close()]);
+    if (parts.ownsStore && parts.store) await parts.store.close();
   };
-
   try {
-    if (store === undefined) {
-      if (redis !== null) {
-        const { RedisStore } = await import('./stores/redis-store.js');
-        store = await RedisStore.connect({ url: redis, capacity, keyPrefix: redisKeyPrefix });
-      } else {
-        store = new MemoryStore({ capacity });
-      }
-      ownsStore = true;
-    }
-    page = await startPageServer({
+    ({ store: parts.store, owned: parts.ownsStore } = await openStore(config));
+    parts.page = await startPageServer({
       host,
       port: portBase,
-      root,
+      root: config.root,
       csp: PAGE_CSP,
-      extraRoutes: controlApi,
-      allow: [...PAGE_ALLOW],
-      requestTimeoutMs: pageRequestTimeoutMs,
+      extraRoutes: (app) => installControlApi(app, server),
+      allow: PAGE_ALLOW,
+      requestTimeoutMs: config.pageRequestTimeoutMs,
     });
-    pageOrigins.add(page.origin);
-    pageOrigins.add(`http://localhost:${page.port}`);
-    cluster = await startCluster({
+    server.pageOrigin = parts.page.origin;
+    server.pageOrigins.add(parts.page.origin).add(`http://localhost:${parts.page.port}`);
+    parts.cluster = server.cluster = await startCluster({
       count,
       host,
       ports: portBase === 0 ? undefined : Array.from({ length: count }, (_, k) => portBase + 1 + k),
-      allowedOrigins: [...new Set([...pageOrigins, ...allowedOrigins])],
-      store,
-      channels: [...CHANNELS],
+      allowedOrigins: [...new Set([...server.pageOrigins, ...config.allowedOrigins])],
+      store: parts.store,
       defaultChannel: 'logs',
-      heartbeatMs,
-      chat,
+      heartbeatMs: config.heartbeatMs,
+      chat: config.chat,
     });
-    generator = startLogGenerator({ store, channel: 'logs', rate: logRate });
+    parts.generator = startLogGenerator({ store: parts.store, channel: 'logs', rate: config.logRate });
   } catch (err) {
     await stopAll().catch(() => {});
     throw err;
   }
-
   let stopping = null;
   return {
-    pageOrigin: page.origin,
+    pageOrigin: parts.page.origin,
     /** The control API's token (send it as X-Control-Token on POST /api/backends/...). */
-    controlToken,
-    chatPageUrl: `${page.origin}/web/chat/`,
-    logsPageUrl: `${page.origin}/web/logs/`,
-    backends: cluster.backends.map((b) =>
-      Object.freeze({ index: b.index, url: b.url, origin: b.origin, chatUrl: b.channels.chat, logsUrl: b.channels.logs, messagesUrl: b.messagesUrl }),
-    ),
-    store,
-    cluster,
-    generator,
-    page,
+    controlToken: server.token,
+    chatPageUrl: `${parts.page.origin}/web/chat/`,
+    logsPageUrl: `${parts.page.origin}/web/logs/`,
+    backends: parts.cluster.backends.map(publicBackend),
+    store: parts.store,
+    cluster: parts.cluster,
+    generator: parts.generator,
+    page: parts.page,
     /** Stop the generator, close every server and (if it created it) the store. Idempotent. */
     stop() {
       if (!stopping) stopping = stopAll();

@@ -14,19 +14,14 @@ import express from 'express';
 import { listen } from './listen.js';
 
 /**
- * What the test and bench page servers expose: the pages' shared code, the
- * library and its Wasm build, and the test pages. main.js passes its own list.
- * An entry ending in "/" is a directory (everything below it), others one file.
+ * What `npm start`'s page server serves: the pages, their shared code, the
+ * library and its Wasm build; nothing else. An entry ending in "/" is a
+ * directory (everything below it), others one file.
  */
-export const DEFAULT_ALLOW = Object.freeze([
-  '/web/chat/',
-  '/web/logs/',
-  '/web/demo/',
-  '/web/shared/',
-  '/web/dist/',
-  '/tests/e2e/pages/',
-  '/tests/bench/browser/pages/',
-]);
+export const PAGE_ALLOW = Object.freeze(['/web/chat/', '/web/logs/', '/web/demo/', '/web/shared/', '/web/dist/']);
+
+/** What the test and bench page servers serve: the same and the test pages. */
+export const DEFAULT_ALLOW = Object.freeze([...PAGE_ALLOW, '/tests/e2e/pages/', '/tests/bench/browser/pages/']);
 
 /** A request whose headers and body have not all arrived by then is answered 408 (then at most 1 s later). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 25_000;
@@ -95,41 +90,54 @@ export async function startPageServer(options = {}) {
   if (typeof root !== 'string' || root === '') throw new TypeError('startPageServer: `root` (the repository root) is required');
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`startPageServer: invalid port ${port}`);
   if (!Number.isSafeInteger(requestTimeoutMs) || requestTimeoutMs < 1) throw new RangeError(`startPageServer: invalid requestTimeoutMs ${requestTimeoutMs}`);
-  const absRoot = path.resolve(root);
-  const allowed = checkAllow(allow);
-
   const app = express();
   app.disable('x-powered-by');
+  app.use(securityHeaders(csp));
+  app.use(normalizeRequestPath);
+  if (typeof extraRoutes === 'function') extraRoutes(app);
+  // Browsers ask for it on every page; answer quietly instead of a 404 that
+  // shows up as a console error in the tests.
+  app.get('/favicon.ico', (req, res) => res.status(204).end());
+  app.use(allowedFiles(path.resolve(root), checkAllow(allow)));
+  app.use((req, res) => {
+    res.status(404).type('text/plain').send('not found\n');
+  });
+  // eslint-disable-next-line no-unused-vars
+  app.use((err, req, res, next) => {
+    const status = err.status || err.statusCode || 500;
+    if (res.headersSent) return res.destroy();
+    res.status(status).type('text/plain').send(status >= 500 ? 'internal error\n' : `${err.message}\n`);
+  });
+  return listenForPages(app, { host, port, requestTimeoutMs });
+}
 
-  // Security headers first, so they are on every response, errors included.
-  app.use((req, res, next) => {
+// Security headers first, so they are on every response, errors included.
+function securityHeaders(csp) {
+  return (req, res, next) => {
     if (csp) res.setHeader('Content-Security-Policy', csp);
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'no-referrer');
     // No page of ours may be framed by another site (clickjacking the demo's Kill buttons).
     res.setHeader('X-Frame-Options', 'DENY');
     next();
-  });
+  };
+}
 
-  // One spelling per path for everything after this: refused, or rewritten to
-  // the normalised path (re-encoded, so express.static decodes it exactly once).
-  app.use((req, res, next) => {
-    const q = req.url.indexOf('?');
-    const rawPath = q === -1 ? req.url : req.url.slice(0, q);
-    const n = normalizePath(rawPath);
-    if (!n) return res.status(404).type('text/plain').send('not found\n');
-    req.url = `/${n.segments.map(encodeURIComponent).join('/')}${q === -1 ? '' : req.url.slice(q)}`;
-    res.locals.normalizedPath = n.path; // decoded, for the allow-list
-    next();
-  });
+// One spelling per path for everything after this: refused, or rewritten to
+// the normalised path (re-encoded, so express.static decodes it exactly once).
+function normalizeRequestPath(req, res, next) {
+  const q = req.url.indexOf('?');
+  const rawPath = q === -1 ? req.url : req.url.slice(0, q);
+  const n = normalizePath(rawPath);
+  if (!n) return res.status(404).type('text/plain').send('not found\n');
+  req.url = `/${n.segments.map(encodeURIComponent).join('/')}${q === -1 ? '' : req.url.slice(q)}`;
+  res.locals.normalizedPath = n.path; // decoded, for the allow-list
+  next();
+}
 
-  if (typeof extraRoutes === 'function') extraRoutes(app);
-
-  // Browsers ask for it on every page; answer quietly instead of a 404 that
-  // shows up as a console error in the tests.
-  app.get('/favicon.ico', (req, res) => res.status(204).end());
-
-  const staticOptions = {
+/** GET and HEAD of the files below `root` that the allow-list names. */
+function allowedFiles(root, allowed) {
+  const files = express.static(root, {
     dotfiles: 'ignore',
     index: ['index.html'],
     redirect: true, // /web/demo -> /web/demo/
@@ -140,24 +148,15 @@ export async function startPageServer(options = {}) {
       if (filePath.endsWith('.wasm')) res.setHeader('Content-Type', 'application/wasm');
       else if (filePath.endsWith('.js') || filePath.endsWith('.mjs')) res.setHeader('Content-Type', 'text/javascript; charset=utf-8');
     },
-  };
-  const files = express.static(absRoot, staticOptions);
-  app.use((req, res, next) => {
+  });
+  return (req, res, next) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return next();
     if (!isAllowed(allowed, res.locals.normalizedPath)) return next();
     return files(req, res, next);
-  });
+  };
+}
 
-  app.use((req, res) => {
-    res.status(404).type('text/plain').send('not found\n');
-  });
-  // eslint-disable-next-line no-unused-vars
-  app.use((err, req, res, next) => {
-    const status = err.status || err.statusCode || 500;
-    if (res.headersSent) return res.destroy();
-    res.status(status).type('text/plain').send(status >= 500 ? 'internal error\n' : `${err.message}\n`);
-  });
-
+async function listenForPages(app, { host, port, requestTimeoutMs }) {
   // A body that trickles in must not hold a connection for ever: Node answers
   // 408 once the whole request has not arrived within requestTimeoutMs
   // (checked every second, so at most a second later).
@@ -173,7 +172,6 @@ export async function startPageServer(options = {}) {
   });
   const actualPort = await listen(server, port, host);
   const urlHost = host.includes(':') ? `[${host}]` : host;
-
   let closing = null;
   function close() {
     if (!closing) {
@@ -183,6 +181,5 @@ export async function startPageServer(options = {}) {
     }
     return closing;
   }
-
   return { port: actualPort, origin: `http://${urlHost}:${actualPort}`, app, server, close };
 }

@@ -103,6 +103,8 @@ const EPOCH_SHA = crypto.createHash('sha1').update(EPOCH_SCRIPT).digest('hex');
 const RANGE_PAGE = 1000;
 /** Most entries one XREAD returns per stream. */
 const READ_BATCH = 1000;
+/** What _read() returns when Redis could not be read. */
+const READ_FAILED = Symbol('read failed');
 /** Before the first successful connection, give up after this many retries. */
 const INITIAL_CONNECT_RETRIES = 3;
 /** Same error from one connection reported at most once per this many ms. */
@@ -424,83 +426,28 @@ export class RedisStore {
   }
 
   async _loop() {
-    const reader = this._reader.client;
     let failures = 0;
+    const pause = () => this._sleep(Math.min(2 ** failures++ * 50, 2000));
     while (!this._closed) {
-      const active = [...this._channels.entries()];
-      if (active.length === 0) {
-        await new Promise((resolve) => {
-          this._wakeIdle = resolve;
-        });
-        continue;
-      }
-      for (const [channel, ch] of active) if (ch.ready === null) this._initCursor(channel, ch);
-      await Promise.all(active.map(([, ch]) => ch.ready));
+      const ready = await this._readyChannels();
+      if (ready === null) continue; // waited for a subscriber
       if (this._closed) break;
-      const ready = active.filter(([channel, ch]) => ch.cursor !== null && this._channels.get(channel) === ch);
-      if (this._recheck && ready.length > 0) {
-        // After a lost connection: Redis may have come back without our data
-        // (restarted empty). Tell by the epoch, not by the ids (a new sequence
-        // may already have passed our cursor). EPOCH_SCRIPT raises a new log's
-        // sequence above our cursor, so its entries normally follow on; only if
-        // it already holds entries at or below our cursor (appended by a
-        // process that knew less) do subscribers restart from its beginning.
-        try {
-          const found = await Promise.all(ready.map(([channel, ch]) => this._epoch(channel, ch.epoch, ch.cursor)));
-          ready.forEach(([, ch], i) => {
-            const { epoch, firstId } = found[i];
-            if (ch.epoch === null || epoch === ch.epoch) return;
-            ch.epoch = epoch;
-            if (firstId === null || firstId > ch.cursor) return;
-            ch.cursor = 0;
-            for (const sub of [...ch.subs]) {
-              try {
-                sub.onReset?.();
-              } catch (err) {
-                console.error('redis-store onReset failed:', err);
-              }
-            }
-          });
-          this._recheck = false;
-        } catch (err) {
-          if (this._closed) break;
-          this._report('main', err);
-          await this._sleep(Math.min(2 ** failures++ * 50, 2000));
-          continue;
-        }
+      if (this._recheck && ready.length > 0 && !(await this._recheckEpochs(ready))) {
+        if (this._closed) break;
+        await pause();
+        continue;
       }
       if (ready.length === 0) {
-        await this._sleep(Math.min(2 ** failures++ * 50, 2000));
+        await pause();
         continue;
       }
-      const keys = ready.map(([channel]) => this._keys(channel).stream);
-      const ids = ready.map(([, ch]) => `${ch.cursor}-0`);
-      const gen = ++this._gen;
-      this._inflight = { gen, channels: new Set(ready.map(([channel]) => channel)) };
-      let reply;
-      try {
-        if (this._readerId === null) {
-          // Pipelined ahead of the XREAD on the same connection; needed by CLIENT UNBLOCK.
-          reader.sendCommand(['CLIENT', 'ID']).then(
-            (id) => {
-              if (this._gen === gen) this._readerId = id;
-            },
-            () => {},
-          );
-        }
-        reply = await reader.sendCommand(['XREAD', 'COUNT', String(READ_BATCH), 'BLOCK', String(this._blockMs), 'STREAMS', ...keys, ...ids]);
-        failures = 0;
-      } catch (err) {
-        this._inflight = null;
-        this._readerId = null; // a reconnect gets a new client id
-        this._recheck = true;
+      const reply = await this._read(ready);
+      if (reply === READ_FAILED) {
         if (this._closed) break;
-        this._report('subscriber', err);
-        this._failSubscribers(ready, err);
-        await this._sleep(Math.min(2 ** failures++ * 50, 2000));
+        await pause();
         continue;
       }
-      this._inflight = null;
+      failures = 0;
       if (!reply) {
         // Timeout (every blockMs) or CLIENT UNBLOCK: also check the epochs, so
         // that a log emptied without a lost connection (FLUSHALL, a proxy in
@@ -509,6 +456,85 @@ export class RedisStore {
         continue;
       }
       this._dispatch(reply);
+    }
+  }
+
+  /** The subscribed channels whose cursor is known; null after waiting for a first subscriber. */
+  async _readyChannels() {
+    const active = [...this._channels.entries()];
+    if (active.length === 0) {
+      await new Promise((resolve) => {
+        this._wakeIdle = resolve;
+      });
+      return null;
+    }
+    for (const [channel, ch] of active) if (ch.ready === null) this._initCursor(channel, ch);
+    await Promise.all(active.map(([, ch]) => ch.ready));
+    return active.filter(([channel, ch]) => ch.cursor !== null && this._channels.get(channel) === ch);
+  }
+
+  // After a lost connection: Redis may have come back without our data
+  // (restarted empty). Tell by the epoch, not by the ids (a new sequence may
+  // already have passed our cursor). EPOCH_SCRIPT raises a new log's sequence
+  // above our cursor, so its entries normally follow on; only if it already
+  // holds entries at or below our cursor (appended by a process that knew
+  // less) do subscribers restart from its beginning. False when Redis could
+  // not be asked.
+  async _recheckEpochs(ready) {
+    let found;
+    try {
+      found = await Promise.all(ready.map(([channel, ch]) => this._epoch(channel, ch.epoch, ch.cursor)));
+    } catch (err) {
+      if (!this._closed) this._report('main', err);
+      return false;
+    }
+    ready.forEach(([, ch], i) => {
+      const { epoch, firstId } = found[i];
+      if (ch.epoch === null || epoch === ch.epoch) return;
+      ch.epoch = epoch;
+      if (firstId === null || firstId > ch.cursor) return;
+      ch.cursor = 0;
+      for (const sub of [...ch.subs]) {
+        try {
+          sub.onReset?.();
+        } catch (err) {
+          console.error('redis-store onReset failed:', err);
+        }
+      }
+    });
+    this._recheck = false;
+    return true;
+  }
+
+  /** One blocking XREAD of the ready channels: its reply (null on timeout), or READ_FAILED. */
+  async _read(ready) {
+    const reader = this._reader.client;
+    const keys = ready.map(([channel]) => this._keys(channel).stream);
+    const ids = ready.map(([, ch]) => `${ch.cursor}-0`);
+    const gen = ++this._gen;
+    this._inflight = { gen, channels: new Set(ready.map(([channel]) => channel)) };
+    try {
+      if (this._readerId === null) {
+        // Pipelined ahead of the XREAD on the same connection; needed by CLIENT UNBLOCK.
+        reader.sendCommand(['CLIENT', 'ID']).then(
+          (id) => {
+            if (this._gen === gen) this._readerId = id;
+          },
+          () => {},
+        );
+      }
+      const reply = await reader.sendCommand(['XREAD', 'COUNT', String(READ_BATCH), 'BLOCK', String(this._blockMs), 'STREAMS', ...keys, ...ids]);
+      this._inflight = null;
+      return reply;
+    } catch (err) {
+      this._inflight = null;
+      this._readerId = null; // a reconnect gets a new client id
+      this._recheck = true;
+      if (!this._closed) {
+        this._report('subscriber', err);
+        this._failSubscribers(ready, err);
+      }
+      return READ_FAILED;
     }
   }
 
