@@ -304,3 +304,35 @@ test('own messages are this tab\'s posts, not every message under its name', asy
     await server.stop();
   }
 });
+
+test('a message grouped under the previous one of its author still shows the backend it came through', async ({ browser }) => {
+  const server = await startServer({ portBase: 0, logRate: 0 });
+  const ann = await openChat(browser, server);
+  try {
+    await join(ann.page, 'Ann');
+    await send(ann.page, 'before the failover');
+    const first = await streamingIndex(ann.page);
+    await expect(ann.page.locator('#messages > li')).toHaveCount(1);
+    await server.cluster.kill(first);
+    await expect
+      .poll(async () => (await ann.page.locator('#conn').getAttribute('data-state')) === 'open' && (await streamingIndex(ann.page)) !== first, {
+        timeout: 20_000,
+      })
+      .toBe(true);
+    const second = await streamingIndex(ann.page);
+    await send(ann.page, 'after the failover');
+    const items = ann.page.locator('#messages > li');
+    await expect(items).toHaveCount(2);
+    // Grouped: same author, moments apart; the author and time are not repeated...
+    await expect(items.nth(1)).toHaveClass(/msg--cont/);
+    await expect(items.nth(1).locator('.author')).toBeHidden();
+    // ...but each message says which backend delivered it.
+    await expect(items.nth(0).locator('.via')).toHaveText(`#${first}`);
+    await expect(items.nth(1).locator('.via')).toBeVisible();
+    await expect(items.nth(1).locator('.via')).toHaveText(`#${second}`);
+    expect(ann.problems).toEqual([]);
+  } finally {
+    await ann.context.close();
+    await server.stop();
+  }
+});

@@ -8,6 +8,7 @@
 
 import { $, el, hhmm, setText, setHidden } from '../shared/dom.js';
 import { loadPageDeps } from '../shared/backends.js';
+import { mountAppBar } from '../shared/appbar.js';
 import { watchConnection } from '../shared/connection.js';
 import { createBalancerPanel } from '../shared/panel.js';
 
@@ -464,6 +465,7 @@ function setupComposer() {
 // ---- start -------------------------------------------------------------------
 
 async function main() {
+  mountAppBar();
   renderName();
   setupNameDialog();
   setupComposer();
@@ -496,13 +498,7 @@ async function main() {
     notice.hidden = false;
   });
 
-  watchConnection(source, {
-    directory: state.directory,
-    indicator: $('conn'),
-    indicatorText: $('conn-text'),
-    banner: $('reconnect'),
-    bannerText: $('reconnect-text'),
-  });
+  watchConnection(source, { directory: state.directory });
   createBalancerPanel($('panel'), { source, directory: state.directory });
 
   // For tests and the console: read-only views of what the page shows.

@@ -1,324 +1,135 @@
-// sse-balancer demo page.
-//
-// Fetches the backend list from the demo server's control API, streams from
-// all of them through one BalancedEventSource and shows what happens when
-// backends are killed, revived or put into a fault mode.
+// The balancer demo: one BalancedEventSource over every backend's log stream
+// (GET /events), the shared header, connection banner and balancer panel of
+// the other pages, a fault-mode form fed by the server's list of modes, and
+// the received events.
 //
 // Everything that came over the network is written with textContent only;
 // nothing is ever parsed as HTML.
 
-import { api } from '../shared/backends.js';
+import { $, el, fmtInt, hhmmssms, setText } from '../shared/dom.js';
+import { api, loadPageDeps } from '../shared/backends.js';
+import { mountAppBar } from '../shared/appbar.js';
+import { watchConnection } from '../shared/connection.js';
+import { createBalancerPanel } from '../shared/panel.js';
 
-const STATS_EVERY_MS = 500;
-const SERVER_EVERY_MS = 1000;
 const MAX_EVENT_ROWS = 150;
-const MAX_LOG_ROWS = 200;
-const FAULT_MODES = ['ok', 'status-500', 'status-204', 'status-404', 'bad-content-type', 'stall', 'slow-accept', 'drop-after', 'reset-after'];
 const READY_STATES = ['connecting', 'open', 'closed'];
-
-const $ = (id) => document.getElementById(id);
-
-/** createElement with a class, text and children; never touches innerHTML. */
-function el(tag, { className, text, attrs } = {}, children = []) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  if (attrs) for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
-  for (const child of children) node.append(child);
-  return node;
-}
-
-function clock(date = new Date()) {
-  return date.toLocaleTimeString(undefined, { hour12: false }) + '.' + String(date.getMilliseconds()).padStart(3, '0');
-}
-
-function normalize(url) {
-  try {
-    return new URL(url, location.href).href;
-  } catch {
-    return String(url);
-  }
-}
-
-function showError(message) {
-  const banner = $('error');
-  banner.textContent = message;
-  banner.hidden = !message;
-}
 
 const state = {
   lib: null,
+  directory: null,
   source: null,
-  backends: [], // from /api/backends
-  indexByUrl: new Map(),
-  cards: [], // per backend: DOM references
+  watchers: [], // the connection watcher and the panel of the current source
   received: 0,
   failovers: 0,
-  statsTimer: 0,
-  serverTimer: 0,
 };
 
-function backendLabel(url) {
-  if (url === null || url === undefined) return '–';
-  const i = state.indexByUrl.get(normalize(url));
-  return i === undefined ? String(url) : `#${i} (${new URL(state.backends[i].url).port})`;
-}
-
-// ---- control API -----------------------------------------------------------
-
-// api() from ../shared/backends.js: mutating calls carry the page server's control token.
-
-// ---- backend panel ---------------------------------------------------------
-
-function counter(name) {
-  const value = el('dd', { className: 'mono', text: '0' });
-  return { node: [el('dt', { text: name }), value], value };
-}
-
-function buildBackendCards() {
-  const container = $('backends');
-  container.replaceChildren();
-  state.cards = state.backends.map((b) => {
-    const stateBadge = el('span', { className: 'pill state-idle', text: 'idle' });
-    const activeBadge = el('span', { className: 'pill active-badge', text: 'active' });
-    activeBadge.hidden = true;
-    const serverBadge = el('span', { className: 'pill server-ok', text: 'server: ok' });
-
-    const counters = {};
-    const dl = el('dl', { className: 'counters' });
-    for (const name of ['connects', 'opens', 'failures', 'messages', 'duplicates', 'streams']) {
-      const c = counter(name);
-      counters[name] = c.value;
-      dl.append(...c.node);
-    }
-    const lastError = el('span', { className: 'mono', text: '–' });
-    const retry = el('span', { className: 'mono', text: '' });
-
-    const kill = el('button', { className: 'danger', text: 'Kill', attrs: { type: 'button' } });
-    const revive = el('button', { text: 'Revive', attrs: { type: 'button' } });
-    const mode = el('select', { attrs: { 'aria-label': `Fault mode of backend ${b.index}` } });
-    for (const m of FAULT_MODES) mode.append(el('option', { text: m, attrs: { value: m } }));
-    const note = el('span', { className: 'note' });
-
-    const act = async (button, path, body) => {
-      button.disabled = true;
-      note.textContent = '';
-      try {
-        await api(path, { method: 'POST', body });
-        await refreshServer();
-      } catch (err) {
-        note.textContent = err.message;
-      } finally {
-        button.disabled = false;
-      }
-    };
-    kill.addEventListener('click', () => act(kill, `/api/backends/${b.index}/kill`));
-    revive.addEventListener('click', () => act(revive, `/api/backends/${b.index}/revive`));
-    mode.addEventListener('change', () => act(mode, `/api/backends/${b.index}/mode`, { mode: mode.value }));
-
-    const card = el('article', { className: 'backend' }, [
-      el('header', {}, [
-        el('h3', { text: `Backend #${b.index}` }),
-        el('span', { className: 'badges' }, [activeBadge, stateBadge, serverBadge]),
-      ]),
-      el('p', { className: 'url mono', text: b.url }),
-      dl,
-      el('p', { className: 'detail' }, [el('span', { text: 'last error: ' }), lastError, retry]),
-      el('div', { className: 'actions' }, [
-        kill,
-        revive,
-        el('label', { className: 'mode' }, [el('span', { text: 'fault' }), mode]),
-        note,
-      ]),
-    ]);
-    container.append(card);
-    return { card, stateBadge, activeBadge, serverBadge, counters, lastError, retry, mode, kill, revive };
-  });
-}
-
-function setPill(node, prefix, value) {
-  node.className = `pill ${prefix}-${String(value).replace(/[^a-z0-9-]/gi, '')}`;
-}
-
-function renderStats() {
-  const source = state.source;
-  if (!source) return;
-  let stats;
+/** A log line's parts ({ ts, level, service, msg }), or the raw data as the line. */
+function parseLine(data) {
   try {
-    stats = source.stats();
-  } catch (err) {
-    showError(`stats() failed: ${err.message}`);
-    return;
-  }
-  const ready = READY_STATES[stats.readyState] ?? String(stats.readyState);
-  const readyNode = $('ready-state');
-  readyNode.textContent = ready;
-  setPill(readyNode, 'state', ready);
-  $('last-id').textContent = stats.lastEventId || '–';
-
-  let activeUrl = null;
-  if (Number.isInteger(stats.activeEndpoint) && stats.endpoints[stats.activeEndpoint]) {
-    activeUrl = stats.endpoints[stats.activeEndpoint].url;
-  } else if (stats.activeEndpoint === undefined && stats.readyState !== 2) {
-    activeUrl = source.url; // older builds without activeEndpoint
-  }
-  $('active').textContent = activeUrl ? backendLabel(activeUrl) : '–';
-
-  for (const ep of stats.endpoints || []) {
-    const i = state.indexByUrl.get(normalize(ep.url));
-    const card = state.cards[i];
-    if (!card) continue;
-    card.stateBadge.textContent = ep.state;
-    setPill(card.stateBadge, 'state', ep.state);
-    for (const name of ['connects', 'opens', 'failures', 'messages', 'duplicates']) {
-      card.counters[name].textContent = String(ep[name] ?? 0);
+    const line = JSON.parse(data);
+    if (line && typeof line === 'object') {
+      const sentAt = typeof line.ts === 'string' ? new Date(line.ts) : null;
+      const text = [line.level, line.service, line.msg].filter((part) => typeof part === 'string').join(' · ');
+      return { text: text || data, sentAt: sentAt && !Number.isNaN(sentAt.getTime()) ? sentAt : null };
     }
-    card.lastError.textContent = ep.lastError || '–';
-    card.retry.textContent = ep.retryInMs > 0 ? ` · retry in ${(ep.retryInMs / 1000).toFixed(1)} s` : '';
-    const active = activeUrl !== null && normalize(ep.url) === normalize(activeUrl);
-    card.activeBadge.hidden = !active;
-    card.card.classList.toggle('is-active', active);
+  } catch {
+    // not JSON: shown as sent, as text
   }
+  return { text: data, sentAt: null };
 }
-
-let refreshing = null;
-function refreshServer() {
-  // Never more than one request in flight; callers share the pending one.
-  if (!refreshing) refreshing = doRefreshServer().finally(() => (refreshing = null));
-  return refreshing;
-}
-
-async function doRefreshServer() {
-  try {
-    const list = await api('/api/backends');
-    for (const b of list) {
-      const card = state.cards[b.index];
-      if (!card) continue;
-      card.serverBadge.textContent = `server: ${b.mode}`;
-      setPill(card.serverBadge, 'server', b.mode);
-      card.counters.streams.textContent = String(b.openStreams);
-      card.card.classList.toggle('is-down', b.mode === 'down');
-      card.kill.disabled = b.mode === 'down';
-      card.revive.disabled = b.mode !== 'down';
-      if (document.activeElement !== card.mode && b.mode !== 'down') card.mode.value = b.mode;
-      card.mode.disabled = b.mode === 'down';
-    }
-  } catch (err) {
-    for (const card of state.cards) {
-      card.serverBadge.textContent = 'server: ?';
-      setPill(card.serverBadge, 'server', 'unknown');
-    }
-  }
-}
-
-// ---- events and log --------------------------------------------------------
 
 function addEventRow(event) {
-  let text = event.data;
-  let at = '';
-  try {
-    const parsed = JSON.parse(event.data);
-    if (parsed && typeof parsed.text === 'string') text = parsed.text;
-    if (parsed && typeof parsed.at === 'string') at = clock(new Date(parsed.at));
-  } catch {
-    // not JSON: show the raw data (as text)
-  }
-  const i = state.indexByUrl.get(normalize(event.endpoint));
-  const row = el('tr', { className: i === undefined ? '' : `via-${i % 6}` }, [
+  state.received++;
+  const { text, sentAt } = parseLine(String(event.data));
+  const backend = state.directory.indexOf(event.endpoint);
+  const row = el('tr', {}, [
     el('td', { className: 'mono', text: event.lastEventId || '–' }),
     el('td', { text }),
-    el('td', { className: 'mono', text: at }),
-    el('td', { className: 'mono', text: backendLabel(event.endpoint) }),
+    el('td', { className: 'mono', text: sentAt ? hhmmssms(sentAt) : '–' }),
+    el('td', {}, [el('span', { className: backend >= 0 ? `tag tag-c${backend % 6}` : 'tag', text: state.directory.short(event.endpoint) })]),
   ]);
   const body = $('events');
   body.prepend(row);
   while (body.childElementCount > MAX_EVENT_ROWS) body.lastElementChild.remove();
-  state.received++;
-  $('received').textContent = String(state.received);
 }
 
-function logLine(kind, parts) {
-  const list = $('log');
-  const item = el('li', { className: `log-${kind}` }, [
-    el('span', { className: 'time mono', text: clock() }),
-    el('span', { className: 'kind', text: kind }),
-    el('span', { className: 'what', text: parts }),
-  ]);
-  list.prepend(item);
-  while (list.childElementCount > MAX_LOG_ROWS) list.lastElementChild.remove();
+function renderReadouts() {
+  const source = state.source;
+  const stats = source?.stats();
+  setText($('ready-state'), stats ? READY_STATES[stats.readyState] : 'stopped');
+  setText($('active'), stats && stats.activeEndpoint !== null ? state.directory.long(source.url) : '–');
+  setText($('last-id'), stats?.lastEventId || '–');
+  setText($('received'), fmtInt(state.received));
+  setText($('failover-count'), fmtInt(state.failovers));
 }
-
-// ---- the balanced source ---------------------------------------------------
 
 function start() {
   stop();
   const policy = $('policy').value;
-  const urls = state.backends.map((b) => b.url);
-  let source;
-  try {
-    // The demo backends send a named `heartbeat` every 5 s; 12 s of silence is a stall.
-    source = new state.lib.BalancedEventSource(urls, { policy, heartbeatTimeoutMs: 12_000 });
-  } catch (err) {
-    showError(`Could not create BalancedEventSource: ${err.message}`);
-    return;
-  }
-  showError('');
+  // The backends send a named `heartbeat` every 5 s; 12 s of silence is a stall.
+  const source = new state.lib.BalancedEventSource(state.directory.urls, { policy, heartbeatTimeoutMs: 12_000 });
   state.source = source;
-  source.onopen = () => logLine('open', `streaming from ${backendLabel(source.url)}`);
-  source.onmessage = (event) => addEventRow(event);
-  source.onerror = (event) => {
-    const where = event.endpoint ? backendLabel(event.endpoint) : backendLabel(source.url);
-    logLine('error', `${where} failed${event.reason ? ` (${event.reason})` : ''}`);
-  };
-  source.addEventListener('failover', (event) => {
-    state.failovers++;
-    $('failover-count').textContent = String(state.failovers);
-    logLine('failover', `${event.from ? backendLabel(event.from) : 'start'} → ${backendLabel(event.to)}${event.reason ? ` (${event.reason})` : ''}`);
-  });
-  logLine('start', `policy ${policy} over ${urls.length} backends`);
-  $('toggle').textContent = 'Stop';
-  renderStats();
+  source.onmessage = addEventRow;
+  source.addEventListener('failover', () => state.failovers++);
+  state.watchers = [
+    watchConnection(source, { directory: state.directory }),
+    createBalancerPanel($('panel'), { source, directory: state.directory }),
+  ];
+  setText($('toggle'), 'Stop');
+  renderReadouts();
 }
 
 function stop() {
   if (!state.source) return;
+  for (const watcher of state.watchers) watcher.stop();
+  state.watchers = [];
   state.source.close();
-  renderStats();
   state.source = null;
-  logLine('stop', 'source closed');
-  $('toggle').textContent = 'Start';
+  setText($('toggle'), 'Start');
+  renderReadouts();
+}
+
+/** The fault-mode form: every backend, every mode the server knows. */
+async function setupFaultForm() {
+  const modes = await api('/api/modes');
+  $('fault-mode').replaceChildren(...modes.map((mode) => el('option', { text: mode, attrs: { value: mode } })));
+  $('fault-backend').replaceChildren(
+    ...state.directory.backends.map((b) => el('option', { text: `#${b.index} · :${state.directory.port(b.index)}`, attrs: { value: b.index } })),
+  );
+  $('fault-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const index = Number($('fault-backend').value);
+    const mode = $('fault-mode').value;
+    setText($('fault-note'), '');
+    try {
+      await api(`/api/backends/${index}/mode`, { method: 'POST', body: { mode } });
+      setText($('fault-note'), `backend #${index} is now ${mode}`);
+    } catch (err) {
+      setText($('fault-note'), `could not set the mode: ${err.message}`);
+    }
+  });
 }
 
 async function main() {
+  mountAppBar();
   const policy = new URLSearchParams(location.search).get('policy');
   if (policy === 'random' || policy === 'round-robin') $('policy').value = policy;
-
-  try {
-    state.backends = await api('/api/backends');
-  } catch (err) {
-    showError(`Could not load the backend list from /api/backends: ${err.message}`);
-    return;
-  }
-  state.indexByUrl = new Map(state.backends.map((b) => [normalize(b.url), b.index]));
-  buildBackendCards();
-  await refreshServer();
-  state.serverTimer = setInterval(refreshServer, SERVER_EVERY_MS);
-
-  try {
-    state.lib = await import('../dist/sse-balancer.js');
-  } catch (err) {
-    showError(`Could not load the library (../index.js): ${err.message}. Has web/dist been built?`);
-    return;
-  }
+  const deps = await loadPageDeps('url');
+  if (!deps) return;
+  state.lib = deps.lib;
+  state.directory = deps.directory;
+  await setupFaultForm().catch((err) => setText($('fault-note'), `no fault modes: ${err.message}`));
   $('restart').addEventListener('click', start);
   $('toggle').addEventListener('click', () => (state.source ? stop() : start()));
   $('policy').addEventListener('change', start);
   start();
-  state.statsTimer = setInterval(renderStats, STATS_EVERY_MS);
+  setInterval(renderReadouts, 500);
   addEventListener('pagehide', () => stop());
   addEventListener('pageshow', (event) => {
     if (event.persisted && !state.source) start(); // restored from the back/forward cache
   });
+  document.documentElement.dataset.ready = 'true';
 }
 
 main();

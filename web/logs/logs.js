@@ -14,6 +14,7 @@
 
 import { $, el, hhmmssms, fmtInt, setText, setHidden, debounce } from '../shared/dom.js';
 import { loadPageDeps } from '../shared/backends.js';
+import { mountAppBar } from '../shared/appbar.js';
 import { watchConnection } from '../shared/connection.js';
 import { createBalancerPanel } from '../shared/panel.js';
 
@@ -450,6 +451,7 @@ function updateReadouts() {
 // ---- start ---------------------------------------------------------------------
 
 async function main() {
+  mountAppBar();
   setText($('count-cap'), `/ ${fmtInt(CAP)}`);
   setupViewport();
   setupControls();
@@ -465,13 +467,7 @@ async function main() {
   state.source = source;
   source.onmessage = onMessage;
 
-  watchConnection(source, {
-    directory: state.directory,
-    indicator: $('conn'),
-    indicatorText: $('conn-text'),
-    banner: $('reconnect'),
-    bannerText: $('reconnect-text'),
-  });
+  watchConnection(source, { directory: state.directory });
   createBalancerPanel($('panel'), { source, directory: state.directory });
 
   // For tests and the console: read-only views of the page's state.
