@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# Native and Wasm figures for the core, and the fleet simulation (issue 5,
-# items 4 and 5). Prints the figures and writes:
+# Native and Wasm figures for the core, and the fleet simulation. Prints the figures and writes:
 #   docs/bench/core-native.json  Google Benchmark JSON (sseb_core_bench)
 #   docs/bench/core-wasm.json    the self-timing harness as Wasm (Node) and
 #                                natively (g++ -O2), side by side

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `npm run bench`: every benchmark of issue 5, then docs/BENCHMARKS.md.
+# `npm run bench`: every benchmark, then docs/BENCHMARKS.md.
 #   1. dependencies and the Wasm build (as `npm start` / `npm test` do)
-#   2. scripts/bench-native.sh when present: core speed natively and as Wasm,
+#   2. scripts/bench-native.sh: core speed natively and as Wasm,
 #      the fleet simulation (docs/bench/core-native.json, core-wasm.json,
 #      fleet.json)
 #   3. the browser benchmarks in Debian's Chromium (tests/bench/browser/:
@@ -28,11 +28,9 @@ mkdir -p docs/bench
 
 if [ -n "${BENCH_SKIP_NATIVE:-}" ]; then
   step "BENCH_SKIP_NATIVE is set: keeping docs/bench/core-*.json and fleet.json as they are"
-elif [ -f scripts/bench-native.sh ]; then
+else
   step "native, Wasm-in-Node and fleet benchmarks (scripts/bench-native.sh)"
   bash scripts/bench-native.sh || failed+=("scripts/bench-native.sh")
-else
-  step "scripts/bench-native.sh not found: no core or fleet figures this run"
 fi
 
 step "browser benchmarks (tests/bench/browser/run.mjs)"

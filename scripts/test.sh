@@ -9,6 +9,9 @@ bash scripts/ensure-deps.sh
 echo "== format check"
 bash scripts/check-format.sh
 
+echo "== no function outside tests/ longer than 80 lines"
+node scripts/function-lengths.mjs --max 80 --top 3
+
 echo "== native core: GoogleTest"
 cmake --preset native >/dev/null
 cmake --build --preset native -j2

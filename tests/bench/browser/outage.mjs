@@ -1,4 +1,5 @@
-// Benchmark: every backend down, then back (issue 8, items 4 and 5).
+// Benchmark: recovery after every backend was down for a while and one came
+// back, and the gaps of streams that a server ends cleanly every few seconds.
 //
 // outage:  three local backends stream one log (an event every
 //          BENCH_INTERVAL_MS); the clients stream; every backend is killed
