@@ -450,7 +450,7 @@ class Harness {
       Check(!b.retry_pending() && !b.watchdog_pending(),
             "the Balancer waits for a timer after Close()");
       if (!host_.opened().empty()) {
-        Check(b.OnMessage(host_.opened().back().id, "x") == kDropEvent,
+        Check(b.OnMessage(host_.opened().back().id, "x") == std::nullopt,
               "an event was delivered after Close()");
       }
       Check(b.active_connection() == 0 && !b.active_endpoint(),
@@ -498,7 +498,7 @@ class Harness {
           ejected, allowed_ejected_);
     if (active != 0) {
       const bool stream_open =
-          b.endpoints()[*b.active_endpoint()].state == EndpointState::kOpen;
+          b.endpoints()[*b.active_endpoint()].state() == EndpointState::kOpen;
       Check((b.ready_state() == ReadyState::kOpen) == stream_open,
             "readyState %d with the active endpoint %s",
             static_cast<int>(b.ready_state()), stream_open ? "open" : "not");

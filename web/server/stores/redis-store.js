@@ -20,19 +20,7 @@
 
 import crypto from 'node:crypto';
 import { createClient } from 'redis';
-import {
-  IDEMPOTENCY_TTL_MS,
-  DEFAULT_CAPACITY,
-  IdempotencyConflictError,
-  StoreClosedError,
-  appendIdempotency,
-  checkCapacity,
-  checkChannel,
-  checkLastId,
-  checkSubscriber,
-  checkType,
-  toData,
-} from './common.js';
+import * as common from './common.js';
 import { checkLimit } from './memory-store.js';
 
 // KEYS[1] seq, KEYS[2] stream, KEYS[3] (optional) idempotency key
@@ -165,11 +153,11 @@ export class RedisStore {
 
   constructor({
     url = 'redis://127.0.0.1:6379',
-    capacity = DEFAULT_CAPACITY,
+    capacity = common.DEFAULT_CAPACITY,
     keyPrefix = '',
     blockMs = 5000,
     connectTimeoutMs = 5000,
-    idempotencyTtlMs = IDEMPOTENCY_TTL_MS,
+    idempotencyTtlMs = common.IDEMPOTENCY_TTL_MS,
     onError,
   } = {}) {
     let parsed;
@@ -186,7 +174,7 @@ export class RedisStore {
     if (!Number.isSafeInteger(idempotencyTtlMs) || idempotencyTtlMs < 1) throw new RangeError('idempotencyTtlMs must be a positive integer');
     this.kind = 'redis';
     this.url = url;
-    this.capacity = checkCapacity(capacity);
+    this.capacity = common.checkCapacity(capacity);
     this.keyPrefix = keyPrefix;
     this._blockMs = blockMs;
     this._idemTtl = idempotencyTtlMs;
@@ -302,15 +290,15 @@ export class RedisStore {
   }
 
   _check() {
-    if (this._closed) throw new StoreClosedError(this.kind);
+    if (this._closed) throw new common.StoreClosedError(this.kind);
   }
 
   async append(channel, type, data, options) {
     this._check();
-    checkChannel(channel);
-    checkType(type);
-    const text = toData(data);
-    const idem = appendIdempotency(options, type, text);
+    common.checkChannel(channel);
+    common.checkType(type);
+    const text = common.toData(data);
+    const idem = common.appendIdempotency(options, type, text);
     await this._verify(channel);
     const k = this._keys(channel);
     const keys = idem === null ? [k.seq, k.stream] : [k.seq, k.stream, k.idem + idem.id];
@@ -324,7 +312,7 @@ export class RedisStore {
     }
     const id = Number(reply[0]);
     this._noteHigh(channel, id);
-    if (Number(reply[1]) === 2) throw new IdempotencyConflictError(idem.key);
+    if (Number(reply[1]) === 2) throw new common.IdempotencyConflictError(idem.key);
     const entry = { id, type, data: text };
     if (Number(reply[1]) === 1) entry.duplicate = true;
     return Object.freeze(entry);
@@ -333,8 +321,8 @@ export class RedisStore {
   /** Entries with id > lastId, oldest first; at most `limit` (default: all). */
   async since(channel, lastId, limit) {
     this._check();
-    checkChannel(channel);
-    checkLastId(lastId);
+    common.checkChannel(channel);
+    common.checkLastId(lastId);
     const max = checkLimit(limit);
     const { stream } = this._keys(channel);
     const out = [];
@@ -352,7 +340,7 @@ export class RedisStore {
 
   async lastId(channel) {
     this._check();
-    checkChannel(channel);
+    common.checkChannel(channel);
     const v = await this.client.sendCommand(['GET', this._keys(channel).seq]);
     return v === null || v === undefined ? 0 : Number(v);
   }
@@ -367,8 +355,8 @@ export class RedisStore {
    */
   subscribe(channel, fn, { onReset, onError } = {}) {
     this._check();
-    checkChannel(channel);
-    checkSubscriber(fn);
+    common.checkChannel(channel);
+    common.checkSubscriber(fn);
     if (onReset !== undefined && typeof onReset !== 'function') throw new TypeError('onReset must be a function');
     if (onError !== undefined && typeof onError !== 'function') throw new TypeError('onError must be a function');
     let ch = this._channels.get(channel);
