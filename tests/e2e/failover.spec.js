@@ -178,29 +178,38 @@ test('close() during a retry wait cancels the retry: nothing reconnects when bac
 
 test('stats() is as of now: an endpoint whose cool-down ran out reads idle, retryInMs 0, with no failover since', async ({ env, harness }) => {
   const { page } = harness;
-  // Backoff 400 ms (no jitter) for the endpoint that fails; nothing fails
-  // afterwards, so no failover happens past its cool-down.
-  const first = await page.evaluate((urls) => {
-    window.source = new window.sseb.BalancedEventSource(urls, { initialBackoffMs: 400, maxBackoffMs: 400, jitter: 0, minRetryMs: 50 });
-    return new Promise((resolve) => {
-      window.source.onopen = () => resolve(window.source.stats().activeEndpoint);
-    });
-  }, env.urls);
-  await env.cluster.kill(first);
-  await page.waitForFunction((dead) => {
+  // Endpoint 0 answers 500, so the attempt on it fails (a stream that
+  // delivered events and then ended would be a healthy end, with no
+  // cool-down). A seed whose round-robin order starts at endpoint 0 makes that
+  // attempt the first one; then the stream opens on endpoint 1 and nothing
+  // fails any more, so no failover happens past the 2 s cool-down.
+  await env.cluster.setMode(0, 'status-500');
+  const urls = env.urls.slice(0, 2);
+  await page.evaluate((list) => {
+    const options = { initialBackoffMs: 2000, maxBackoffMs: 2000, jitter: 0, minRetryMs: 50 };
+    for (let seed = 1; ; seed++) {
+      const probe = new window.sseb.BalancedEventSource(list, { ...options, seed });
+      const first = probe.stats().activeEndpoint;
+      probe.close();
+      if (first === 0) {
+        window.source = new window.sseb.BalancedEventSource(list, { ...options, seed });
+        return;
+      }
+    }
+  }, urls);
+  await page.waitForFunction(() => {
     const s = window.source.stats();
-    return s.readyState === 1 && s.activeEndpoint !== dead;
-  }, first);
-  const cooling = await page.evaluate((i) => window.source.stats().endpoints[i], first);
+    return s.readyState === 1 && s.activeEndpoint === 1;
+  });
+  const cooling = await page.evaluate(() => window.source.stats().endpoints[0]);
   expect(cooling.state).toBe('cooling-down');
+  expect(cooling.lastError).toBe('http');
   expect(cooling.retryInMs).toBeGreaterThan(0);
-  await page.waitForTimeout(600);
-  const now = await page.evaluate((i) => {
-    const s = window.source.stats();
-    return { endpoint: s.endpoints[i], failovers: s.endpoints.reduce((n, e) => n + e.failures, 0) };
-  }, first);
-  expect(now.failovers).toBe(1); // the one failure: nothing since
-  expect(now.endpoint.state).toBe('idle');
-  expect(now.endpoint.retryInMs).toBe(0);
+  await page.waitForFunction(() => window.source.stats().endpoints[0].retryInMs === 0, null, { timeout: 5000 });
+  const now = await page.evaluate(() => window.source.stats());
+  expect(now.endpoints.map((e) => e.failures)).toEqual([1, 0]); // nothing failed since
+  expect(now.activeEndpoint).toBe(1);
+  expect(now.endpoints[0].state).toBe('idle');
+  expect(now.endpoints[0].retryInMs).toBe(0);
   await page.evaluate(() => window.source.close());
 });
