@@ -112,6 +112,14 @@ export interface BalancedEventSourceOptions {
    * @default null
    */
   EventSource?: (new (url: string, init?: { withCredentials?: boolean }) => EventSource) | null;
+  /**
+   * Share one stream among the tabs of this origin with the same key: one tab
+   * leads (Web Locks) and streams, the others receive (BroadcastChannel).
+   * `true` takes the key from the endpoint list. Without Web Locks or
+   * BroadcastChannel, or in a worker, the tab streams on its own.
+   * @default false
+   */
+  share?: boolean | string;
 }
 
 /** One endpoint's state and counters, from `stats()`. */
@@ -158,6 +166,10 @@ export interface BalancerStats {
   readonly idResets: number;
   /** Connection attempts in the last minute, and the cap (`maxConnectsPerMinute`). */
   readonly connectsLastMinute: { readonly used: number; readonly limit: number };
+  /** 'solo': a stream of its own; with `share`, 'leader' (this tab streams) or 'follower'. */
+  readonly role: 'solo' | 'leader' | 'follower';
+  /** How many tabs share the stream (1 when solo). */
+  readonly tabs: number;
   readonly endpoints: readonly EndpointStats[];
 }
 
@@ -307,4 +319,8 @@ export declare function diagnostics(): {
   readonly emvalHandles: number;
   readonly wasmHeapInUse: number;
   readonly wasmHeapSize: number;
+  /** EventSources of this module open now. */
+  readonly openEventSources: number;
+  /** BroadcastChannels of shared streams (the `share` option) open now. */
+  readonly openShareChannels: number;
 };

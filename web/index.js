@@ -173,6 +173,7 @@ const OPTIONS = Object.freeze({
   maxEjectedPercent: { default: CORE.maxEjectedPercent, check: checkNumber(0, 100) },
   maxConnectsPerMinute: { default: CORE.maxConnectsPerMinute, check: checkInteger(0, 1e6) },
   urlProvider: { default: null, check: checkUrlProvider },
+  share: { default: false, check: checkShare },
   EventSource: { default: null, check: checkEventSourceClass },
 });
 
@@ -199,6 +200,13 @@ export const defaults = Object.freeze(
   Object.fromEntries(Object.entries(OPTIONS).map(([k, v]) => [k, v.default])),
 );
 
+/** Open EventSources and share channels of this module, for diagnostics(). */
+const liveCount = { eventSources: 0, channels: 0 };
+
+/** For the tab that leads a shared stream (web/share.js): the core's pick for a request, and a failed request. */
+const PICK_ENDPOINT = Symbol('pick endpoint');
+const REQUEST_FAILED = Symbol('request failed');
+
 /** The policy names this build of the core knows. */
 export const policies = POLICIES;
 
@@ -211,6 +219,8 @@ export function diagnostics() {
     emvalHandles: core.count_emval_handles(),
     wasmHeapInUse: core.call(0, OP.heapInUse, 0, 0),
     wasmHeapSize: core.call(0, OP.heapSize, 0, 0),
+    openEventSources: liveCount.eventSources,
+    openShareChannels: liveCount.channels,
   };
 }
 
@@ -261,8 +271,10 @@ export class BalancedEventSource extends EventTarget {
   static OPEN = OPEN;
   static CLOSED = CLOSED;
 
-  /** The core's handle (bindings/module.cc). */
+  /** The core's handle (bindings/module.cc); 0 while shared (web/share.js). */
   #h = 0;
+  /** With the `share` option: the tabs' shared stream (TabShare), else null. */
+  #share = null;
   #urls;
   #policy;
   #withCredentials;
@@ -307,7 +319,24 @@ export class BalancedEventSource extends EventTarget {
     this.#withCredentials = config.withCredentials;
     this.#urlProvider = config.urlProvider;
     this.#EventSource = EventSourceClass;
+    if (config.share !== false && canShare()) {
+      // This tab leads or follows; the stream it leads is a source of its own.
+      const { share, ...own } = options;
+      this.#share = new TabShare({
+        share,
+        urls: endpoints,
+        options: own,
+        face: { deliver: (event) => this.#deliver(event), emit: (event) => this.dispatchEvent(event), types: () => [...this.#listeners.keys()] },
+      });
+      return;
+    }
+    this.#startCore(config);
+  }
+
+  /** Creates the core with the validated options and starts it. */
+  #startCore(config) {
     const h = (this.#h = core.create((op, a, b, c, text) => this.#host(op, a, b, c, text)));
+    const endpoints = this.#urls;
     for (const url of endpoints) core.text(h, TEXT.addUrl, 0, url);
     core.text(h, TEXT.policy, 0, config.policy);
     core.text(h, TEXT.lastEventIdParam, 0, config.lastEventIdParam);
@@ -372,6 +401,7 @@ export class BalancedEventSource extends EventTarget {
   // every forwarded type.
   #openSource(id, url) {
     const source = new this.#EventSource(url, { withCredentials: this.#withCredentials });
+    liveCount.eventSources++;
     const gate = (event) => this.#onSourceEvent(id, event);
     for (const type of this.#types) source.addEventListener(type, gate);
     this.#sources.set(id, { source, gate });
@@ -382,6 +412,7 @@ export class BalancedEventSource extends EventTarget {
     const entry = this.#sources.get(id);
     if (!entry) return;
     entry.source.close();
+    liveCount.eventSources--;
     this.#sources.delete(id);
   }
 
@@ -399,12 +430,14 @@ export class BalancedEventSource extends EventTarget {
 
   /** CONNECTING (0), OPEN (1) or CLOSED (2), as EventSource. */
   get readyState() {
-    return this.#closed ? CLOSED : core.call(this.#h, OP.stat, -1, 0);
+    if (this.#closed) return CLOSED;
+    return this.#share ? this.#share.readyState : core.call(this.#h, OP.stat, -1, 0);
   }
 
   /** The endpoint streaming or being connected to (or the last one used). */
   get url() {
-    if (!this.#closed) {
+    if (this.#share && !this.#closed) this.#lastUrl = this.#share.url;
+    else if (!this.#closed) {
       const active = core.call(this.#h, OP.stat, -1, 1);
       if (active >= 0) this.#lastUrl = this.#urls[active];
     }
@@ -421,9 +454,15 @@ export class BalancedEventSource extends EventTarget {
   }
 
   /** A snapshot of the balancer: ready state, last event id, endpoints. */
+  /**
+   * A snapshot of the balancer: ready state, last event id, endpoints, and
+   * `role` ('solo', or with `share` 'leader' / 'follower') with the number of
+   * `tabs` sharing the stream.
+   */
   stats() {
     if (this.#closed) return structuredClone(this.#finalStats);
-    return this.#readStats();
+    if (this.#share) return this.#share.stats();
+    return { ...this.#readStats(), role: 'solo', tabs: 1 };
   }
 
   #readStats() {
@@ -452,16 +491,22 @@ export class BalancedEventSource extends EventTarget {
    */
   close() {
     if (this.#closed) return;
+    if (this.#share) {
+      this.#finalStats = { ...this.#share.stats(), readyState: CLOSED };
+      this.#closed = true;
+      this.#share.close();
+      return;
+    }
     const h = this.#h;
     core.call(h, OP.close, 0, 0);
-    this.#finalStats = this.#readStats();
-    this.#finalStats.readyState = CLOSED;
+    this.#finalStats = { ...this.#readStats(), readyState: CLOSED, role: 'solo', tabs: 1 };
     this.#closed = true;
     for (const remove of this.#lifecycle) remove();
     this.#lifecycle = [];
     // The core closed its connections and timers; nothing may outlive close()
     // even if it had not.
     for (const { source } of this.#sources.values()) source.close();
+    liveCount.eventSources -= this.#sources.size;
     for (const handle of this.#timers.values()) clearTimeout(handle);
     this.#sources.clear();
     this.#timers.clear();
@@ -509,8 +554,7 @@ export class BalancedEventSource extends EventTarget {
     let lastError;
     do {
       if (this.#closed) break;
-      for (const excluded of tried) core.call(this.#h, OP.exclude, excluded, 0);
-      const index = core.call(this.#h, OP.pick, 0, 0);
+      const index = this.#share ? await this.#share.pick(tried) : this[PICK_ENDPOINT](tried);
       if (index < 0) break;
       tried.push(index);
       // Refused before it leaves (a bad header, a forbidden mode): the
@@ -535,12 +579,25 @@ export class BalancedEventSource extends EventTarget {
         // A Content-Security-Policy block also rejects with a TypeError, but
         // the request never left: it says nothing about the endpoint.
         if (await blocked.saw(outgoing.url)) throw error;
-        if (!this.#closed) core.call(this.#h, OP.requestFailed, index, 0);
+        if (this.#share) this.#share.requestFailed(index);
+        else if (!this.#closed) this[REQUEST_FAILED](index);
       } finally {
         blocked.stop();
       }
     } while (idempotent);
     throw lastError ?? new DOMException('BalancedEventSource.fetch: the source is closed', 'InvalidStateError');
+  }
+
+  /** The core's endpoint for a request, not one of `tried` (-1: none). */
+  [PICK_ENDPOINT](tried) {
+    if (this.#closed) return -1;
+    for (const excluded of tried) core.call(this.#h, OP.exclude, excluded, 0);
+    return core.call(this.#h, OP.pick, 0, 0);
+  }
+
+  /** A request to `endpoint` failed at the network level. */
+  [REQUEST_FAILED](endpoint) {
+    if (!this.#closed) core.call(this.#h, OP.requestFailed, endpoint, 0);
   }
 
   // The URL `input` means from each endpoint, or null where it would leave
@@ -585,7 +642,8 @@ export class BalancedEventSource extends EventTarget {
     const entry = { callback: listener, capture, once: typeof options === 'object' && Boolean(options?.once), removed: false };
     entries.push(entry);
     if (this.#closed) return;
-    this.#forward(name);
+    if (this.#share) this.#share.listen(name);
+    else this.#forward(name);
     signal?.addEventListener('abort', () => this.#forget(name, entry), { once: true });
   }
 
@@ -897,6 +955,11 @@ function checkEventType(value, key) {
   if (typeof value !== 'string' || value === '' || /[\r\n]/.test(value)) {
     fail(key, 'a non-empty event type without line breaks', value);
   }
+  return value;
+}
+
+function checkShare(value, key) {
+  if (typeof value !== 'boolean' && (typeof value !== 'string' || value === '')) fail(key, 'a boolean or a non-empty key string', value);
   return value;
 }
 

@@ -336,3 +336,38 @@ test('a message grouped under the previous one of its author still shows the bac
     await server.stop();
   }
 });
+
+test('8 chat tabs of one profile share one stream; every tab shows every message once, in order', async ({ browser }) => {
+  test.setTimeout(120_000);
+  const server = await startServer({ portBase: 0, logRate: 0 });
+  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  try {
+    await context.addInitScript(() => localStorage.setItem('sse-balancer.chat.name', 'Ann'));
+    const pages = [];
+    for (let i = 0; i < 8; i++) {
+      const page = await context.newPage();
+      await page.goto(server.chatPageUrl);
+      await expect(page.locator('#conn')).toHaveAttribute('data-state', 'open', { timeout: 20_000 });
+      pages.push(page);
+      // Some messages before the later tabs open: they come from the leader's backlog.
+      if (i === 2) for (let k = 0; k < 3; k++) await send(page, `early ${k}`);
+    }
+    for (let k = 0; k < 6; k++) await send(pages[k % pages.length], `message ${k}`);
+    const expected = await storedMessages(server);
+    expect(expected).toHaveLength(9);
+    // HTTP/1.1: about six connections per host; one stream serves all eight tabs.
+    expect(server.cluster.totalOpenStreams()).toBe(1);
+    const roles = [];
+    for (const page of pages) {
+      await expect.poll(async () => (await rendered(page)).length, { timeout: 20_000 }).toBe(9);
+      expect((await rendered(page)).map(({ id, user, text }) => ({ id, user, text }))).toEqual(expected);
+      roles.push(await page.evaluate(() => window.chatApp.source.stats().role));
+    }
+    expect(roles.filter((r) => r === 'leader')).toHaveLength(1);
+    expect(roles.filter((r) => r === 'follower')).toHaveLength(7);
+    await expect(pages[0].locator('.panel-summary')).toContainText('8 tabs');
+  } finally {
+    await context.close();
+    await server.stop();
+  }
+});

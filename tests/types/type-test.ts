@@ -47,6 +47,7 @@ assertType<
     | 'maxConnectsPerMinute'
     | 'urlProvider'
     | 'EventSource'
+    | 'share'
   >
 >();
 
@@ -82,6 +83,14 @@ source.addEventListener('chat', (event) => {
   return event.data;
 });
 source.onfailover = (event: FailoverEvent) => event.to;
+// Tabs sharing one stream: the role and the tab count are in stats().
+const shared = new BalancedEventSource(['https://a.example/events'], { share: 'room-1' });
+const role: 'solo' | 'leader' | 'follower' = shared.stats().role;
+const tabCount: number = shared.stats().tabs;
+void role;
+void tabCount;
+// @ts-expect-error the key is a string or a boolean
+new BalancedEventSource(['https://a.example/events'], { share: 1 });
 // The balancer's own events are classes a page can test for and construct.
 source.addEventListener('error', (event) => {
   if (event instanceof BalancedErrorEvent) {

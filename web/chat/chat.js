@@ -478,7 +478,7 @@ async function main() {
   state.directory = deps.directory;
   // History first: resume after id 0, so every retained message is replayed
   // once, then live. Backends heartbeat every 5 s; 12 s of silence is a stall.
-  const source = new lib.BalancedEventSource(state.directory.urls, { heartbeatTimeoutMs: 12_000, lastEventId: '0' });
+  const source = new lib.BalancedEventSource(state.directory.urls, { heartbeatTimeoutMs: 12_000, lastEventId: '0', share: true });
   state.source = source;
   source.onmessage = enqueue;
   // The server keeps a bounded history; it says when a resume reaches past it.

@@ -463,7 +463,7 @@ async function main() {
   const { lib } = deps;
   state.directory = deps.directory;
   // Live from now on (no history). Backends heartbeat every 5 s; 12 s of silence is a stall.
-  const source = new lib.BalancedEventSource(state.directory.urls, { heartbeatTimeoutMs: 12_000 });
+  const source = new lib.BalancedEventSource(state.directory.urls, { heartbeatTimeoutMs: 12_000, share: true });
   state.source = source;
   source.onmessage = onMessage;
 

@@ -113,6 +113,7 @@ function buildPanel(root, directory, cards) {
     policy: el('span', { className: 'mono', text: '–' }),
     lastId: el('span', { className: 'mono', text: '–' }),
     budget: el('span', { className: 'mono', text: '–' }),
+    sharing: el('span', { className: 'mono', text: '–' }),
   };
   const failovers = {
     count: el('span', { className: 'count', text: '0' }),
@@ -130,6 +131,7 @@ function buildPanel(root, directory, cards) {
       item('Policy', summary.policy),
       item('Last id', summary.lastId),
       item('Connects/min', summary.budget, 'Connection attempts in the last minute / budget'),
+      item('This tab', summary.sharing, 'Leader: this tab runs the stream for every tab; follower: it receives from the leader'),
     ]),
     el('div', { className: 'backend-list' }, cards.map((c) => c.node)),
     el('section', { className: 'failovers', attrs: { 'aria-label': 'Failover log' } }, [
@@ -185,6 +187,7 @@ export function createBalancerPanel(root, { source, directory, intervalMs = 500,
     setText(summary.lastId, stats.lastEventId || '–');
     const { used, limit } = stats.connectsLastMinute || { used: 0, limit: 0 };
     setText(summary.budget, limit ? `${used} / ${limit}` : String(used));
+    setText(summary.sharing, stats.role === 'solo' ? 'own stream' : `${stats.role} · ${stats.tabs} tab${stats.tabs === 1 ? '' : 's'}`);
     stats.endpoints.forEach((ep, k) => {
       const card = cards[directory.indexOf(ep.url)] ?? cards[k];
       if (card) showEndpoint(card, ep, stats.activeEndpoint === k && stats.readyState !== 2);
