@@ -778,6 +778,34 @@ function costSection(steps, b) {
   return out;
 }
 
+/** Tabs sharing one stream (the `share` option). */
+function shareSection(b) {
+  const out = ['## 10. Tabs sharing one stream (Chromium)', ''];
+  const sh = b?.share;
+  if (!sh) return [...out, '_Not measured in this run (section `share` of tests/bench/browser/run.mjs)._', ''];
+  out.push(
+    `How: ${sh.method}.`,
+    '',
+    table(
+      ['tabs open', 'server streams, each tab its own', 'server streams, shared'],
+      [...new Set(sh.streams.map((r) => r.tabs))].map((tabs) => [
+        tabs,
+        sh.streams.find((r) => r.tabs === tabs && !r.shared)?.serverStreams ?? '–',
+        sh.streams.find((r) => r.tabs === tabs && r.shared)?.serverStreams ?? '–',
+      ]),
+    ),
+    '',
+    `**Handoff** (${sh.handoff.trials} trials; events every 20 ms, so about 20 ms is the next event arriving as usual): ` +
+      `the next event in the other tabs ${ms(sh.handoff.ms.median)} after the leader closed (median), p90 ${ms(sh.handoff.ms.p90)}, ` +
+      `worst ${ms(sh.handoff.ms.max)}; ${sh.handoff.lost} ids lost and ${sh.handoff.duplicates} delivered twice in all trials.`,
+    '',
+    `**CPU per event** over a burst: the leader ${num(sh.cpu.leader?.cpuUsPerEvent, 2)} µs (its stream, the relay to the channel), ` +
+      `a follower ${num(sh.cpu.follower?.cpuUsPerEvent, 2)} µs (the channel's message, a new MessageEvent, dedup).`,
+    '',
+  );
+  return out;
+}
+
 function memorySection(b) {
   const out = ['## 6. Memory after failovers (Chromium)', ''];
   const mem = b?.memory;
@@ -1157,6 +1185,7 @@ function main() {
   md.push(...outageSection(b, fleet));
   md.push(...replaySection(replay));
   md.push(...costSection(costSteps, b));
+  md.push(...shareSection(b));
   md.push('## Plots', '');
   const plotList = Object.entries(plots);
   if (plotList.length) for (const [key, file] of plotList) md.push(`- [${key}](bench/${file})`);

@@ -19,8 +19,9 @@ import { runDispatch } from './dispatch.mjs';
 import { runSize, runStartup } from './startup.mjs';
 import { runMemory } from './memory.mjs';
 import { runOutage } from './outage.mjs';
+import { runShare } from './share.mjs';
 
-const SECTIONS = ['failover', 'outage', 'dispatch', 'size', 'startup', 'memory'];
+const SECTIONS = ['failover', 'outage', 'dispatch', 'size', 'startup', 'memory', 'share'];
 const OUT = path.join(ROOT, 'docs/bench/browser.json');
 
 function chromiumVersion() {
@@ -82,6 +83,7 @@ async function main() {
       else if (section === 'startup') out.startup = await runStartup({ browser, cfg });
       else if (section === 'memory') out.memory = await runMemory({ browser, cfg });
       else if (section === 'outage') out.outage = await runOutage({ browser, cfg });
+      else if (section === 'share') out.share = await runShare({ browser, cfg });
       out[section].loadavg = { before: loadBefore, after: machine().loadavg };
       timings[section] = round((Date.now() - t0) / 1000, 1);
       log(`${section}: ${timings[section]} s`);
