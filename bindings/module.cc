@@ -97,6 +97,9 @@ double CallStarted(WasmBalancer& core, Op op, double a, double b) {
     case Op::kResume:
       balancer.OnResume(core.host.IsAlive(balancer.active_connection()));
       return 0;
+    case Op::kDrain:
+      balancer.OnDrain(id, b);
+      return 0;
     case Op::kRefresh:
       balancer.RefreshHealth();
       return 0;

@@ -40,6 +40,8 @@ void Balancer::Close() {
   if (closed_) return;
   closed_ = true;
   ready_state_ = ReadyState::kClosed;
+  if (standby_.id != 0) AbandonStandby(std::nullopt);
+  CancelDrain();
   if (active_connection_ != 0) {
     const ConnectionId id = active_connection_;
     active_connection_ = 0;
@@ -54,6 +56,10 @@ void Balancer::Close() {
 }
 
 void Balancer::OnOpen(ConnectionId id) {
+  if (!closed_ && id != 0 && id == standby_.id) {
+    standby_.open = true;  // it takes over when it delivers
+    return;
+  }
   if (closed_ || id == 0 || id != active_connection_) return;
   Endpoint& endpoint = endpoints_[*active_];
   const double now = host_.NowMs();
@@ -72,6 +78,11 @@ void Balancer::OnOpen(ConnectionId id) {
 }
 
 void Balancer::OnError(ConnectionId id, ConnectionError error) {
+  if (!closed_ && id != 0 && id == standby_.id) {
+    AbandonStandby(error == ConnectionError::kGaveUp ? FailureReason::kHttp
+                                                     : FailureReason::kNetwork);
+    return;
+  }
   if (closed_ || id == 0 || id != active_connection_) return;
   switch (error) {
     case ConnectionError::kGaveUp:
@@ -90,6 +101,13 @@ void Balancer::OnError(ConnectionId id, ConnectionError error) {
 }
 
 void Balancer::Fail(FailureReason reason) {
+  // The stream of a drained endpoint ended before the new one delivered:
+  // the new one takes over now.
+  if (standby_.id != 0) {
+    PromoteStandby();
+    return;
+  }
+  CancelDrain();
   const std::size_t failed = *active_;
   const ConnectionId id = active_connection_;
   // As gRPC's backoff, which applies to attempts that fail: a stream that
@@ -135,6 +153,9 @@ void Balancer::Fail(FailureReason reason) {
 
 std::optional<std::size_t> Balancer::OnMessage(ConnectionId id,
                                                std::string_view last_event_id) {
+  if (!closed_ && id != 0 && id == standby_.id) {
+    return OnStandbyMessage(last_event_id);
+  }
   if (closed_ || id == 0 || id != active_connection_) return std::nullopt;
   const std::size_t index = *active_;
   Endpoint& endpoint = endpoints_[index];
@@ -181,6 +202,16 @@ std::optional<std::size_t> Balancer::OnMessage(ConnectionId id,
 
 void Balancer::OnTimer(TimerId id) {
   if (closed_ || id == 0) return;
+  if (id == drain_timer_) {
+    drain_timer_ = 0;
+    OpenStandby();
+    return;
+  }
+  if (id == standby_.timer) {
+    standby_.timer = 0;
+    AbandonStandby(FailureReason::kStall);  // it never delivered in time
+    return;
+  }
   if (id == retry_timer_) {
     retry_timer_ = 0;
     ConnectNext(last_reason_,

@@ -76,6 +76,10 @@ inline constexpr std::size_t kOutageSweepSize = 3;
 /// schedule (about 42 attempts with three endpoints).
 inline constexpr double kPaceAboveBudgetShare = 0.75;
 
+/// A drain announced for `within` ms: the move starts within this share of
+/// it (spread by the jitter), so that it completes before the server goes.
+inline constexpr double kDrainMoveShare = 0.8;
+
 /// Retry semantics (issue 8, items 4 and 5):
 /// - A stream that opened and delivered at least one event, then ended
 ///   (kClosed), is a healthy end, not a failed attempt: counters record it,
@@ -135,6 +139,13 @@ class Balancer {
   std::optional<std::size_t> OnMessage(ConnectionId id,
                                        std::string_view last_event_id);
   void OnTimer(TimerId id);
+  /// The active stream's server announced it goes away within `within_ms`
+  /// (a drain). Make before break: at a moment spread over that time, the
+  /// balancer opens its next pick beside the stream, switches when the new
+  /// stream delivers an event the old one has not, and only then closes the
+  /// old one; the drained endpoint rests meanwhile. No event is lost or
+  /// repeated, and the page sees no gap.
+  void OnDrain(ConnectionId id, double within_ms);
 
   /// The browser went offline: attempts pause (a slow probe continues in
   /// case the signal is wrong); an open stream is left alone.
@@ -205,6 +216,12 @@ class Balancer {
   void CancelRetry();
   void ArmWatchdog(double delay_ms);
   void CancelWatchdog();
+  // Drain (balancer_drain.cc).
+  void OpenStandby();
+  std::optional<std::size_t> OnStandbyMessage(std::string_view last_event_id);
+  void PromoteStandby();
+  void AbandonStandby(std::optional<FailureReason> failure);
+  void CancelDrain();
   /// A stream that opened and delivered events, then ended: not a failed
   /// attempt. Its endpoint stays eligible with a fresh backoff.
   void RecordHealthyEnd(std::size_t index);
@@ -261,6 +278,17 @@ class Balancer {
   /// The endpoint whose healthy stream just ended: the reconnect picks
   /// another one when any other is eligible.
   std::optional<std::size_t> avoid_once_;
+  /// A connection opened beside the active one to move off a draining
+  /// endpoint (make before break); id 0: none.
+  struct Standby {
+    ConnectionId id = 0;
+    std::size_t endpoint = 0;
+    bool open = false;
+    TimerId timer = 0;  // its connect timeout
+  };
+  Standby standby_;
+  /// When to open the standby (a drain was announced); 0: none.
+  TimerId drain_timer_ = 0;
   /// The pending retry timer starts a new outage sweep (rather than
   /// continuing one the retry budget interrupted).
   bool retry_starts_sweep_ = false;

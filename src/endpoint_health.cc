@@ -54,6 +54,11 @@ void EndpointHealth::Forget(bool ejections) {
   }
 }
 
+void EndpointHealth::RestUntil(double until_ms) {
+  cooldown_until_ms_ = std::max(cooldown_until_ms_, until_ms);
+  if (status_ == Status::kUp) status_ = Status::kCoolingDown;
+}
+
 void EndpointHealth::ReturnEarly() {
   if (status_ != Status::kEjected) return;
   status_ = Status::kUp;

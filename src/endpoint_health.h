@@ -51,6 +51,9 @@ class EndpointHealth {
   /// A connection to it starts while it is still ejected (an outage sweep, a
   /// panic pick): the ejection ends, on probation.
   void ReturnEarly();
+  /// Its server said it goes away (a drain): left alone until `until_ms`,
+  /// as a cool-down that counts no failure.
+  void RestUntil(double until_ms);
 
  private:
   Status status_ = Status::kUp;

@@ -16,6 +16,8 @@ std::string_view ToString(FailureReason reason) {
       return "closed";
     case FailureReason::kProvider:
       return "provider";
+    case FailureReason::kDrain:
+      return "drain";
   }
   return "";
 }

@@ -36,8 +36,11 @@ enum class FailureReason : int {
   kClosed = 4,
   /// The page's urlProvider threw, rejected or returned no usable URL.
   kProvider = 5,
+  /// Not a failure: the server announced it goes away (a drain), and the
+  /// balancer moved to another endpoint first. Only a failover's reason.
+  kDrain = 6,
 };
-inline constexpr int kFailureReasonCount = 6;
+inline constexpr int kFailureReasonCount = 7;
 
 /// What a host can tell about a failed connection; the Balancer turns it
 /// into a FailureReason.

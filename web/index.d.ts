@@ -2,6 +2,7 @@
 // against the DOM's EventSource so the two cannot drift apart silently.
 
 /** Why a connection was given up. */
+/** Why a stream failed; 'drain' (a failover only) means its server announced it goes away. */
 export type FailureReason =
   /** Connection refused or dropped; the browser alone would retry the same URL. */
   | 'network'
@@ -12,7 +13,9 @@ export type FailureReason =
   /** A stream that had opened ended (server closed it or the connection dropped). */
   | 'closed'
   /** The `urlProvider` threw, rejected or returned no http(s) URL. */
-  | 'provider';
+  | 'provider'
+  /** Not a failure (a failover's reason only): the server announced a drain and the stream moved first. */
+  | 'drain';
 
 /** A built-in selection policy. */
 export type PolicyName = 'round-robin' | 'random';

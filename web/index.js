@@ -196,6 +196,14 @@ const LIFECYCLE = [
  */
 const OWN_TYPES = new Set(['open', 'error', 'failover']);
 
+/**
+ * The servers' control events (README, "Servers speak to their clients"):
+ * types with this prefix are handled by the balancer and never delivered.
+ */
+const CONTROL_PREFIX = 'sse-balancer.';
+/** `event: sse-balancer.drain`, `data: {"withinMs": 5000}`: this server goes away within that time. */
+const CONTROL_DRAIN = `${CONTROL_PREFIX}drain`;
+
 export const defaults = Object.freeze(
   Object.fromEntries(Object.entries(OPTIONS).map(([k, v]) => [k, v.default])),
 );
@@ -289,7 +297,7 @@ export class BalancedEventSource extends EventTarget {
   /** The page's listeners of event types: type -> [{ callback, capture, once, removed }]. */
   #listeners = new Map();
   /** Event types the core's listener hears on every EventSource. */
-  #types = new Set(['open', 'error', 'message']);
+  #types = new Set(['open', 'error', 'message', CONTROL_DRAIN]);
   /** The live underlying EventSources, by connection id: { source, gate }. */
   #sources = new Map();
   /** Connections waiting for the urlProvider's answer. */
@@ -746,6 +754,10 @@ export class BalancedEventSource extends EventTarget {
         else if (event.type === 'error') core.call(this.#h, OP.error, connectionId, event.target.readyState);
         return;
       }
+      if (event.type.startsWith(CONTROL_PREFIX)) {
+        this.#onControl(connectionId, event);
+        return;
+      }
       const lastEventId = event.lastEventId;
       // An id that is a decimal integer crosses as a number (no string
       // copied into Wasm memory); the core prints it back the same.
@@ -767,6 +779,20 @@ export class BalancedEventSource extends EventTarget {
       return;
     }
     this.#deliver(event);
+  }
+
+  // A control event of the server (never delivered to the page). One that
+  // cannot be read is ignored: it must not break the stream.
+  #onControl(connectionId, event) {
+    let body = null;
+    try {
+      body = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    if (event.type === CONTROL_DRAIN && Number.isFinite(body?.withinMs)) {
+      core.call(this.#h, OP.drain, connectionId, Math.min(Math.max(body.withinMs, 0), 3.6e6));
+    }
   }
 
   // Asks the page's urlProvider for the URL of one connection. Always

@@ -8,7 +8,7 @@ import { ROOT } from './fixtures.js';
 
 test('demo page streams, and a killed backend fails over to another', async ({ page }, testInfo) => {
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const child = spawn(process.execPath, [path.join(ROOT, 'web/server/main.js'), '--port-base', String(port), '--log-rate', '10'], {
+  const child = spawn(process.execPath, [path.join(ROOT, 'web/server/main.js'), '--port-base', String(port), '--log-rate', '10', '--drain-ms', '200'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -36,5 +36,28 @@ test('demo page streams, and a killed backend fails over to another', async ({ p
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
+  }
+});
+
+test('the demo page rolling restart: every backend drains and restarts, the stream delivers on without an error', async ({ page }) => {
+  test.setTimeout(90_000);
+  const { startServer } = await import('../../web/server/main.js');
+  const server = await startServer({ portBase: 0, logRate: 20, drainMs: 600 });
+  try {
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${server.pageOrigin}/web/demo/`);
+    await expect(page.locator('#ready-state')).toHaveText('open');
+    const before = Number(await page.locator('#received').textContent());
+    await page.getByRole('button', { name: 'Rolling restart' }).click();
+    await expect(page.locator('#fault-note')).toHaveText('rolling restart done', { timeout: 30_000 });
+    await expect.poll(async () => Number(await page.locator('#received').textContent())).toBeGreaterThan(before + 20);
+    // Three drains: the failover log shows moves for 'drain', never an error reason.
+    const reasons = await page.locator('.failover-log .reason').allTextContents();
+    expect(reasons.length).toBeGreaterThan(0);
+    expect(reasons.every((r) => r === 'drain')).toBe(true);
+    expect(errors).toEqual([]);
+  } finally {
+    await server.stop();
   }
 });

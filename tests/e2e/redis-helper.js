@@ -166,7 +166,9 @@ export async function startRedis({ readyTimeoutMs = 10_000, port: fixedPort = un
 export async function startMainProcess(args, { backends = 3, readyTimeoutMs = 15_000 } = {}) {
   for (let attempt = 0; attempt < 4; attempt++) {
     const portBase = await freePortRun(backends + 1);
-    const child = spawn(process.execPath, [MAIN_JS, ...args, '--backends', String(backends), '--port-base', String(portBase)], {
+    // A short drain on SIGTERM: stop() waits for the exit.
+    const drain = args.includes('--drain-ms') ? [] : ['--drain-ms', '200'];
+    const child = spawn(process.execPath, [MAIN_JS, ...args, ...drain, '--backends', String(backends), '--port-base', String(portBase)], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

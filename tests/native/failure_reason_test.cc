@@ -24,6 +24,7 @@ TEST(FailureReasonTest, NamesArePartOfThePublicApi) {
   EXPECT_EQ(ToString(FailureReason::kStall), "stall");
   EXPECT_EQ(ToString(FailureReason::kClosed), "closed");
   EXPECT_EQ(ToString(FailureReason::kProvider), "provider");
+  EXPECT_EQ(ToString(FailureReason::kDrain), "drain");
 }
 
 TEST(FailureReasonTest, NumbersAreStableAndCounted) {
@@ -34,13 +35,14 @@ TEST(FailureReasonTest, NumbersAreStableAndCounted) {
   EXPECT_EQ(static_cast<int>(FailureReason::kStall), 3);
   EXPECT_EQ(static_cast<int>(FailureReason::kClosed), 4);
   EXPECT_EQ(static_cast<int>(FailureReason::kProvider), 5);
-  EXPECT_EQ(kFailureReasonCount, 6);
-  EXPECT_EQ(EndpointCounters{}.failures_by_reason.size(), 6u);
+  EXPECT_EQ(static_cast<int>(FailureReason::kDrain), 6);
+  EXPECT_EQ(kFailureReasonCount, 7);
+  EXPECT_EQ(EndpointCounters{}.failures_by_reason.size(), 7u);
   std::set<std::string_view> names;
   for (int i = 0; i < kFailureReasonCount; ++i) {
     names.insert(ToString(static_cast<FailureReason>(i)));
   }
-  EXPECT_EQ(names.size(), 6u);
+  EXPECT_EQ(names.size(), 7u);
 }
 
 TEST(EndpointStateTest, NamesArePartOfThePublicApi) {

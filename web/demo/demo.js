@@ -111,6 +111,23 @@ async function setupFaultForm() {
   });
 }
 
+/** The rolling-restart button: a deploy, as the clients see it. */
+function setupRollingRestart() {
+  const button = $('rolling-restart');
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    setText($('fault-note'), 'rolling restart: each backend drains, goes down and comes back…');
+    try {
+      await api('/api/restart', { method: 'POST' });
+      setText($('fault-note'), 'rolling restart done');
+    } catch (err) {
+      setText($('fault-note'), `rolling restart failed: ${err.message}`);
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
 async function main() {
   mountAppBar();
   const policy = new URLSearchParams(location.search).get('policy');
@@ -120,6 +137,7 @@ async function main() {
   state.lib = deps.lib;
   state.directory = deps.directory;
   await setupFaultForm().catch((err) => setText($('fault-note'), `no fault modes: ${err.message}`));
+  setupRollingRestart();
   $('restart').addEventListener('click', start);
   $('toggle').addEventListener('click', () => (state.source ? stop() : start()));
   $('policy').addEventListener('change', start);

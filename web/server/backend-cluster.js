@@ -22,7 +22,7 @@ import { createCors } from './cors.js';
 import { assertMode, checkMs, isPlainObject, modeSettings } from './fault-modes.js';
 import { createOutputPacer } from './output-pacer.js';
 import { DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_TOTAL_BUFFERED_BYTES, DEFAULT_SLOW_CLIENT_MS } from './sse-stream.js';
-import { REQUEST_LOG_LIMIT, createBackend, startBackend, stopBackend } from './backend.js';
+import { REQUEST_LOG_LIMIT, createBackend, drainBackend, startBackend, stopBackend } from './backend.js';
 
 export { MODES } from './fault-modes.js';
 export { LOGGED_ID_CHARS, formatEvent } from './sse-format.js';
@@ -311,6 +311,42 @@ function clusterControls(backends, context, slowAcceptMs, closeStore) {
      * arrival, path }.
      */
     requestLog: (i) => get(i).requests.slice(-REQUEST_LOG_LIMIT),
+    ...streamControls(backends, get, { kill, revive }),
+    async close() {
+      state.closed = true;
+      for (const f of [...flappers.values()]) f.halt();
+      await Promise.all(backends.map((b, i) => enqueue(i, () => stopBackend(b))));
+      await closeStore();
+    },
+  };
+}
+
+/** What acts on a backend's streams: drain, a rolling restart, ending them. */
+function streamControls(backends, get, { kill, revive }) {
+  return {
+    /**
+     * Backend i goes away within `withinMs`: every stream is told (the
+     * clients open their next pick and switch before it goes), and so is
+     * every stream opened meanwhile. It keeps serving until kill(i).
+     * Returns how many open streams were told.
+     */
+    drain(i, withinMs) {
+      checkMs(withinMs, 'withinMs');
+      return drainBackend(get(i), withinMs);
+    },
+    /**
+     * A restart of every backend, one after the other, as a deploy does it:
+     * each drains for `drainMs`, goes down, and comes back up.
+     */
+    async rollingRestart(drainMs) {
+      checkMs(drainMs, 'drainMs');
+      for (let i = 0; i < backends.length; i++) {
+        drainBackend(get(i), drainMs);
+        await new Promise((resolve) => setTimeout(resolve, drainMs));
+        await kill(i);
+        await revive(i);
+      }
+    },
     /** End every open SSE response of backend i gracefully (server stays up). */
     dropStreams(i) {
       const b = get(i);
@@ -320,12 +356,6 @@ function clusterControls(backends, context, slowAcceptMs, closeStore) {
         s.res.end();
       }
       return n;
-    },
-    async close() {
-      state.closed = true;
-      for (const f of [...flappers.values()]) f.halt();
-      await Promise.all(backends.map((b, i) => enqueue(i, () => stopBackend(b))));
-      await closeStore();
     },
   };
 }

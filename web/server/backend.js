@@ -37,6 +37,7 @@ export function createBackend(index, port, context) {
     timers: new Set(),
     pending: new Set(), // cancel functions of 'slow-accept' requests still waiting
     connections: 0,
+    drainUntil: null, // Date.now() by which it goes away, while it drains
     requests: [], // requestLog entries, trimmed to REQUEST_LOG_LIMIT lazily
     app: express(),
   };
@@ -132,6 +133,7 @@ function serve(backend, context, req, res, mode, settings, source) {
     stalled: mode === 'stall' || backend.mode === 'stall',
     resumeId: resume.id,
     context: context.stream,
+    drainingMs: () => (backend.drainUntil === null ? null : Math.max(0, backend.drainUntil - Date.now())),
   });
 }
 
@@ -153,8 +155,21 @@ export async function startBackend(backend, { host, requestTimeoutMs }) {
   });
   backend.port = await listen(server, backend.port, host);
   backend.server = server;
+  backend.drainUntil = null;
   backend.mode = 'ok';
   backend.settings = {};
+}
+
+/**
+ * Announces to every stream, open or opened from now on, that the backend
+ * goes away within `withinMs` (the clients move first). Returns how many
+ * open streams were told.
+ */
+export function drainBackend(backend, withinMs) {
+  backend.drainUntil = Date.now() + withinMs;
+  let told = 0;
+  for (const stream of backend.streams) if (!stream.over && stream.res.headersSent && stream.sendDrain(withinMs)) told++;
+  return told;
 }
 
 /** Goes down: port closed, every socket reset, every timer and stream ended. */

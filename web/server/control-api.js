@@ -5,7 +5,8 @@
 //   GET  /api/backends               [{ index, url, origin, chatUrl, logsUrl, messagesUrl, mode, openStreams, connections }]
 //   GET  /api/modes                  the fault modes setMode accepts
 //   GET  /api/token                  { token, header: 'X-Control-Token' }, same-origin pages only
-//   POST /api/backends/:i/kill       (also /revive, and /mode with {"mode": "..."}) -> the backend as above
+//   POST /api/backends/:i/kill       (also /revive, /drain with {"withinMs": N}, and /mode with {"mode": "..."}) -> the backend as above
+//   POST /api/restart                a rolling restart: each backend drains, goes down and comes back
 
 import crypto from 'node:crypto';
 import express from 'express';
@@ -76,6 +77,23 @@ export function installControlApi(app, server) {
   };
   api.post('/backends/:i/kill', action((i) => server.cluster.kill(i)));
   api.post('/backends/:i/revive', action((i) => server.cluster.revive(i)));
+  api.post(
+    '/backends/:i/drain',
+    action((i, req) => {
+      const withinMs = req.body?.withinMs ?? server.drainMs;
+      if (!Number.isSafeInteger(withinMs) || withinMs < 0 || withinMs > 600_000) return 'withinMs must be an integer number of ms in [0, 600000]';
+      server.cluster.drain(i, withinMs);
+    }),
+  );
+  // Every backend drains, goes down and comes back, one after the other.
+  api.post('/restart', async (req, res, next) => {
+    try {
+      await server.cluster.rollingRestart(server.drainMs);
+      res.json(server.cluster.backends.map((b) => status(b.index)));
+    } catch (e) {
+      next(e);
+    }
+  });
   api.post(
     '/backends/:i/mode',
     action(async (i, req) => {

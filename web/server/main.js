@@ -39,6 +39,8 @@ export const USAGE = `usage: node web/server/main.js [options]
   --redis URL           keep the log in Redis Streams (redis://host:port[/db]), shared by every
                         process using the same Redis; default: in this process's memory
   --log-rate N          generated log lines per second on the logs channel (0-${MAX_LOG_RATE}, 0 = off, default 20)
+  --drain-ms N          on SIGTERM (and for the demo's rolling restart) every backend tells its
+                        clients it goes away within N ms, waits that long, then stops (0-600000, default 5000)
   --allowed-origin URL  one more origin allowed to use the backends (repeatable); the page
                         server's own origin and its http://localhost:P twin are always allowed
   --help                show this help`;
@@ -93,11 +95,12 @@ const FLAGS = {
     },
   },
   'allowed-origin': { key: 'allowedOrigins', parse: parseOrigin, repeatable: true },
+  'drain-ms': { key: 'drainMs', parse: (v) => parseInteger('drain-ms', v, 0, 600_000) },
 };
 
 /** Parse the command line; throws UsageError. Returns { help: true } for --help. */
 export function parseArgs(argv) {
-  const out = { backends: 3, portBase: 8080, redis: null, logRate: 20, allowedOrigins: [] };
+  const out = { backends: 3, portBase: 8080, redis: null, logRate: 20, allowedOrigins: [], drainMs: 5000 };
   const seen = new Set();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -137,6 +140,7 @@ const SERVER_DEFAULTS = Object.freeze({
   chat: {},
   root: REPO_ROOT,
   pageRequestTimeoutMs: undefined,
+  drainMs: 5000,
 });
 
 function serverOptions(options) {
@@ -183,7 +187,14 @@ export async function startServer(options = {}) {
   // The control API's secret: a page of ours reads it from GET /api/token (a
   // same-origin request); other sites cannot read that answer, so they
   // cannot send it, and a request without it changes nothing.
-  const server = { cluster: null, pageOrigins: new Set(), pageOrigin: null, host, token: crypto.randomBytes(32).toString('base64url') };
+  const server = {
+    cluster: null,
+    pageOrigins: new Set(),
+    pageOrigin: null,
+    host,
+    drainMs: config.drainMs,
+    token: crypto.randomBytes(32).toString('base64url'),
+  };
   const parts = { store: null, ownsStore: false, page: null, cluster: null, generator: null };
   const stopAll = async () => {
     if (parts.generator) parts.generator.stop();
@@ -230,6 +241,16 @@ export async function startServer(options = {}) {
     cluster: parts.cluster,
     generator: parts.generator,
     page: parts.page,
+    /**
+     * Every backend tells its clients it goes away within `drainMs` (they move
+     * first, or, with nowhere to go, lose their stream only when it stops),
+     * then everything stops.
+     */
+    async drainAndStop(drainMs = config.drainMs) {
+      for (let i = 0; i < parts.cluster.backends.length; i++) parts.cluster.drain(i, drainMs);
+      await new Promise((resolve) => setTimeout(resolve, drainMs));
+      return this.stop();
+    },
     /** Stop the generator, close every server and (if it created it) the store. Idempotent. */
     stop() {
       if (!stopping) stopping = stopAll();
@@ -288,12 +309,14 @@ async function main() {
       process.exit(130);
     }
     signalled = true;
-    console.log(`\nsse-balancer: ${sig} received, shutting down`);
+    // SIGTERM (a deploy): the clients are told to move first. SIGINT (Ctrl+C): now.
+    const drainMs = sig === 'SIGTERM' ? opts.drainMs : 0;
+    console.log(`\nsse-balancer: ${sig} received, shutting down${drainMs > 0 ? ` after a ${drainMs} ms drain (clients are told to move)` : ''}`);
     setTimeout(() => {
       console.error('sse-balancer: shutdown timed out, forcing exit');
       process.exit(1);
-    }, SHUTDOWN_TIMEOUT_MS).unref();
-    server.stop().then(
+    }, drainMs + SHUTDOWN_TIMEOUT_MS).unref();
+    (drainMs > 0 ? server.drainAndStop(drainMs) : server.stop()).then(
       () => process.exit(0),
       (err) => {
         console.error('sse-balancer: error during shutdown:', err);

@@ -83,7 +83,7 @@ export class SseStream {
    * `streams` is the backend's set of open streams (this one joins it until
    * it ends); `mode` and `settings` the backend's fault mode at the request.
    */
-  constructor({ req, res, mode, settings, source, streams, stalled, resumeId, context }) {
+  constructor({ req, res, mode, settings, source, streams, stalled, resumeId, context, drainingMs = () => null }) {
     this.req = req;
     this.res = res;
     this.mode = mode;
@@ -91,6 +91,8 @@ export class SseStream {
     this.streams = streams;
     this.context = context;
     this.resumeId = resumeId;
+    /** Milliseconds until the backend goes away, when it drains; else null. */
+    this.drainingMs = drainingMs;
     // 'stall': headers go out, then nothing more is ever written.
     this.stalled = stalled;
     this.heartbeat = null;
@@ -369,7 +371,18 @@ export class SseStream {
   /** The stream opens (headers and a comment) once the store has answered. */
   open() {
     this.openResponse();
-    return this.write(': ok\n\n');
+    if (!this.write(': ok\n\n')) return false;
+    // A backend that drains tells every new stream at once too.
+    const within = this.drainingMs();
+    return within === null || this.sendDrain(within);
+  }
+
+  /**
+   * The control event of a drain: this backend goes away within `withinMs`
+   * (README, "Servers speak to their clients"). No id: it is not a log event.
+   */
+  sendDrain(withinMs) {
+    return this.write(`event: sse-balancer.drain\ndata: ${JSON.stringify({ withinMs: Math.round(withinMs) })}\n\n`);
   }
 
   /**

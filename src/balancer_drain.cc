@@ -1,0 +1,121 @@
+// Drain: a server announced it goes away; the balancer moves first (make
+// before break). See Balancer::OnDrain.
+#include <algorithm>
+#include <cmath>
+
+#include "balancer.h"
+#include "event_id.h"
+
+namespace sse_balancer {
+
+void Balancer::OnDrain(ConnectionId id, double within_ms) {
+  if (closed_ || id == 0 || id != active_connection_ || standby_.id != 0 ||
+      !std::isfinite(within_ms)) {
+    return;
+  }
+  within_ms = std::max(0.0, within_ms);
+  const double now = host_.NowMs();
+  // Left alone until it is back: the deploy that drains it restarts it.
+  endpoints_[*active_].health.RestUntil(
+      now + std::max(2 * within_ms, options_.backoff.initial_ms));
+  // Clients drained together spread their moves over the time given.
+  const double jitter = options_.backoff.jitter;
+  const double spread = jitter * rng_.Uniform01() + (1 - jitter) * 0.5;
+  CancelDrain();
+  drain_timer_ = ++next_timer_;
+  host_.StartTimer(drain_timer_, within_ms * kDrainMoveShare * spread);
+}
+
+void Balancer::OpenStandby() {
+  if (closed_ || active_connection_ == 0 || standby_.id != 0) return;
+  const double now = host_.NowMs();
+  RefreshHealth();
+  // The active endpoint is not idle and the draining one rests: neither is
+  // a candidate. With none, the stream stays until its server ends it.
+  const std::vector<std::size_t> candidates = Eligible();
+  if (candidates.empty() || !budget_.Allows(now)) return;
+  const std::size_t pick = policy_->Pick(endpoints_, candidates, rng_);
+  Endpoint& endpoint = endpoints_[pick];
+  standby_ = Standby{++next_connection_, pick, false, 0};
+  endpoint.connection = EndpointState::kConnecting;
+  ++endpoint.counters.connects;
+  budget_.Record(now);
+  last_attempt_ms_ = now;
+  if (options_.watchdog.connect_timeout_ms > 0) {
+    standby_.timer = ++next_timer_;
+    host_.StartTimer(standby_.timer, options_.watchdog.connect_timeout_ms);
+  }
+  host_.OpenConnection(standby_.id, pick, ConnectionUrl(endpoint));
+}
+
+std::optional<std::size_t> Balancer::OnStandbyMessage(
+    std::string_view last_event_id) {
+  // The new stream replays from the id the old one had delivered when it
+  // opened: what the old one delivered since is dropped here. Once it
+  // reaches the last id delivered, it has caught up and takes over (both
+  // streams carry the same live events, and the old one is usually first).
+  if (!last_event_id.empty() && recent_ids_.Contains(last_event_id)) {
+    ++endpoints_[standby_.endpoint].counters.duplicates;
+    if (last_event_id == last_event_id_) {
+      PromoteStandby();
+      // Its browser repeats this id on an event without one.
+      connection_last_id_.assign(last_event_id);
+    }
+    return std::nullopt;
+  }
+  PromoteStandby();
+  if (closed_) return std::nullopt;
+  return OnMessage(active_connection_, last_event_id);
+}
+
+void Balancer::PromoteStandby() {
+  const std::size_t from = *active_;
+  const ConnectionId old = active_connection_;
+  const Standby next = standby_;
+  standby_ = Standby{};
+  if (next.timer != 0) host_.CancelTimer(next.timer);
+  CancelDrain();
+  CancelWatchdog();
+  // The old stream ends as its server announced: no failure, no error.
+  active_connection_ = next.id;
+  active_ = next.endpoint;
+  host_.CloseConnection(old);
+  endpoints_[from].connection = EndpointState::kIdle;
+  previous_ = from;
+  connection_last_id_.clear();
+  delivered_on_connection_ = 0;
+  numeric_before_ = NumericId(last_event_id_);
+  first_id_ = true;
+  host_.NotifyFailover(from, next.endpoint, FailureReason::kDrain);
+  if (closed_ || active_connection_ != next.id) return;
+  if (!next.open) {
+    ready_state_ = ReadyState::kConnecting;
+    if (options_.watchdog.connect_timeout_ms > 0) {
+      ArmWatchdog(options_.watchdog.connect_timeout_ms);
+    }
+    return;
+  }
+  // It opened before it took over: it is the open stream now.
+  OnOpen(next.id);
+}
+
+void Balancer::AbandonStandby(std::optional<FailureReason> failure) {
+  const Standby standby = standby_;
+  standby_ = Standby{};
+  if (standby.timer != 0) host_.CancelTimer(standby.timer);
+  host_.CloseConnection(standby.id);
+  if (failure) {
+    RecordFailure(standby.endpoint, *failure);
+  } else {
+    endpoints_[standby.endpoint].connection = EndpointState::kIdle;
+  }
+}
+
+void Balancer::CancelDrain() {
+  if (drain_timer_ == 0) return;
+  const TimerId id = drain_timer_;
+  drain_timer_ = 0;
+  host_.CancelTimer(id);
+}
+
+}  // namespace sse_balancer

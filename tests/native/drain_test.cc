@@ -1,0 +1,142 @@
+// Drain: the server of the active stream says it goes away; the balancer
+// opens its next pick beside the stream, switches when the new stream
+// delivers an event the old one has not, then closes the old one.
+#include <gtest/gtest.h>
+
+#include <optional>
+
+#include "balancer.h"
+#include "balancer_fixture.h"
+
+namespace sse_balancer::test {
+namespace {
+
+class DrainTest : public BalancerTest {
+ protected:
+  void SetUp() override { max_open_allowed_ = 2; }
+
+  // Three endpoints, the stream open on one of them, events 1 to 3 delivered.
+  void Streaming() {
+    MakeBalancer(3);
+    balancer().Start();
+    OpenActive();
+    for (const char* id : {"1", "2", "3"}) ASSERT_NE(Message(id), kDropEvent);
+    old_ = LastConnectionId();
+    from_ = LastEndpoint();
+  }
+
+  ConnectionId old_ = 0;
+  std::size_t from_ = 0;
+};
+
+TEST_F(DrainTest, MakeBeforeBreakWithoutLossOrRepeat) {
+  Streaming();
+  balancer().OnDrain(old_, 1000);
+  EXPECT_EQ(ConnectionCount(),
+            1u);       // not yet: the move is spread over the time given
+  host_.Advance(800);  // kDrainMoveShare of it at the latest
+  ASSERT_EQ(ConnectionCount(), 2u);
+  const ConnectionId next = LastConnectionId();
+  const std::size_t to = LastEndpoint();
+  EXPECT_NE(to, from_);
+  EXPECT_NE(host_.opened().back().url.find("lastEventId=3"), std::string::npos);
+  EXPECT_EQ(host_.open_ids().size(), 2u);
+  // The old stream goes on delivering while the new one connects.
+  EXPECT_EQ(balancer().OnMessage(old_, "4"), std::optional<std::size_t>(from_));
+  balancer().OnOpen(next);
+  EXPECT_EQ(balancer().ready_state(), ReadyState::kOpen);
+  // The new stream delivers 5 before the old one: it takes over, the old
+  // one is closed.
+  EXPECT_EQ(balancer().OnMessage(next, "5"), std::optional<std::size_t>(to));
+  EXPECT_EQ(host_.open_ids(), std::set<ConnectionId>{next});
+  EXPECT_EQ(balancer().OnMessage(old_, "5"), std::nullopt);  // stale
+  EXPECT_EQ(balancer().active_endpoint(), std::optional<std::size_t>(to));
+  EXPECT_EQ(balancer().ready_state(), ReadyState::kOpen);
+  EXPECT_TRUE(host_.error_notices().empty());  // no error: nothing failed
+  ASSERT_EQ(host_.failover_notices().size(), 1u);
+  EXPECT_EQ(host_.failover_notices()[0].reason, FailureReason::kDrain);
+  EXPECT_EQ(EndpointAt(from_).counters.failures, 0u);
+  // The drained endpoint rests (it is being restarted).
+  balancer().RefreshHealth();
+  EXPECT_EQ(EndpointAt(from_).state(), EndpointState::kCoolingDown);
+  EXPECT_EQ(balancer().last_event_id(), "5");
+}
+
+TEST_F(DrainTest, TheNewStreamTakesOverOnceItHasCaughtUp) {
+  Streaming();
+  balancer().OnDrain(old_, 1000);
+  host_.Advance(800);
+  const ConnectionId next = LastConnectionId();
+  const std::size_t to = LastEndpoint();
+  balancer().OnOpen(next);
+  // Its replay: 4 and 5, which the old stream delivered meanwhile; 4 is
+  // behind (dropped, the old stream stays), 5 is where the old one is.
+  EXPECT_EQ(balancer().OnMessage(old_, "4"), std::optional<std::size_t>(from_));
+  EXPECT_EQ(balancer().OnMessage(old_, "5"), std::optional<std::size_t>(from_));
+  EXPECT_EQ(balancer().OnMessage(next, "4"), std::nullopt);
+  EXPECT_EQ(host_.open_ids().size(), 2u);
+  EXPECT_EQ(balancer().OnMessage(next, "5"), std::nullopt);  // caught up
+  EXPECT_EQ(host_.open_ids(), std::set<ConnectionId>{next});
+  EXPECT_EQ(balancer().active_endpoint(), std::optional<std::size_t>(to));
+  // An event without an id: its browser repeats 5; delivered, once.
+  EXPECT_EQ(balancer().OnMessage(next, "5"), std::optional<std::size_t>(to));
+  EXPECT_EQ(balancer().OnMessage(next, "6"), std::optional<std::size_t>(to));
+  EXPECT_EQ(balancer().OnMessage(old_, "6"), std::nullopt);
+  EXPECT_EQ(host_.failover_notices().size(), 1u);
+}
+
+TEST_F(DrainTest, TheOldStreamEndingFirstHandsOverAtOnce) {
+  Streaming();
+  balancer().OnDrain(old_, 500);
+  host_.Advance(400);
+  ASSERT_EQ(ConnectionCount(), 2u);
+  const ConnectionId next = LastConnectionId();
+  // The drained server went before the new stream delivered.
+  balancer().OnError(old_, ConnectionError::kRetrying);
+  EXPECT_EQ(host_.open_ids(), std::set<ConnectionId>{next});
+  EXPECT_EQ(ConnectionCount(), 2u);  // no third connection
+  EXPECT_TRUE(host_.error_notices().empty());
+  balancer().OnOpen(next);
+  EXPECT_EQ(balancer().OnMessage(next, "4"),
+            std::optional<std::size_t>(LastEndpoint()));
+  EXPECT_EQ(EndpointAt(from_).counters.failures, 0u);
+}
+
+TEST_F(DrainTest, ANewStreamThatFailsIsDroppedAndTheOldOneStays) {
+  Streaming();
+  balancer().OnDrain(old_, 500);
+  host_.Advance(400);
+  const ConnectionId next = LastConnectionId();
+  const std::size_t to = LastEndpoint();
+  balancer().OnError(next, ConnectionError::kGaveUp);
+  EXPECT_EQ(host_.open_ids(), std::set<ConnectionId>{old_});
+  EXPECT_EQ(balancer().OnMessage(old_, "4"), std::optional<std::size_t>(from_));
+  EXPECT_EQ(EndpointAt(to).counters.failures, 1u);
+  EXPECT_TRUE(host_.error_notices().empty());
+}
+
+TEST_F(DrainTest, CloseDuringTheMoveLeavesNothingOpen) {
+  Streaming();
+  balancer().OnDrain(old_, 500);
+  host_.Advance(400);
+  ASSERT_EQ(host_.open_ids().size(), 2u);
+  balancer().Close();
+  EXPECT_TRUE(host_.open_ids().empty());
+  EXPECT_FALSE(host_.AdvanceToNextTimer());  // no timer left
+}
+
+TEST_F(DrainTest, ADrainOfAStaleConnectionOrTwiceIsIgnored) {
+  Streaming();
+  balancer().OnDrain(old_ + 1000, 500);
+  balancer().OnDrain(0, 500);
+  host_.Advance(1000);
+  EXPECT_EQ(ConnectionCount(), 1u);
+  balancer().OnDrain(old_, 500);
+  host_.Advance(400);
+  balancer().OnDrain(old_, 500);  // a repeat while moving changes nothing
+  host_.Advance(400);
+  EXPECT_EQ(ConnectionCount(), 2u);
+}
+
+}  // namespace
+}  // namespace sse_balancer::test
