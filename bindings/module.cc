@@ -35,6 +35,7 @@ struct WasmBalancer {
   std::vector<std::string> urls;
   BalancerOptions options;
   std::string policy;
+  std::string sticky_key;
   std::unique_ptr<Balancer> balancer;
   /// Endpoints the next request pick must not choose.
   std::vector<std::size_t> excluded;
@@ -128,12 +129,20 @@ double Call(Handle handle, int code, double a, double b) {
   switch (op) {
     case Op::kSetOption:
       return SetOption(core.options, static_cast<int>(a), b) ? 0 : kNaN;
+    case Op::kSetWeight: {
+      if (!(a >= 0 && a < 1e6)) return kNaN;
+      auto& weights = core.options.weights;
+      const auto at = static_cast<std::size_t>(a);
+      if (weights.size() <= at) weights.resize(at + 1, 1.0);
+      weights[at] = b;
+      return 0;
+    }
     case Op::kSetSeed:
       core.options.seed = static_cast<std::uint64_t>(a);
       return 0;
     case Op::kStart: {
       if (core.balancer) return 0;
-      std::unique_ptr<Policy> policy = MakePolicy(core.policy);
+      std::unique_ptr<Policy> policy = MakePolicy(core.policy, core.sticky_key);
       if (!policy || core.urls.empty()) return kNaN;
       core.balancer = std::make_unique<Balancer>(std::move(core.urls),
                                                  std::move(core.options),
@@ -157,6 +166,9 @@ double Text(Handle handle, int code, double a, const std::string& text) {
       return 0;
     case TextOp::kPolicy:
       core.policy = text;
+      return 0;
+    case TextOp::kStickyKey:
+      core.sticky_key = text;
       return 0;
     case TextOp::kLastEventIdParam:
       core.options.last_event_id_param = text;

@@ -13,6 +13,7 @@ namespace sse_balancer::bindings {
 #define SSEB_OPS(X)                                                        \
   X(SetOption, setOption) /* a: option index, b: value (not started) */    \
   X(SetSeed, setSeed)     /* a: seed (not started) */                      \
+  X(SetWeight, setWeight) /* a: endpoint, b: its weight (not started) */   \
   X(Start, start)         /* builds the Balancer, connects */              \
   X(Close, close)         /* closes every connection and timer */          \
   X(Delete, delete)       /* frees the handle (after close) */             \
@@ -35,11 +36,12 @@ namespace sse_balancer::bindings {
   X(HeapSize, heapSize)   /* (no handle) the Wasm heap's size */
 
 /// JS -> core with a string: text(handle, op, a, string) -> number.
-#define SSEB_TEXT_OPS(X)                                            \
-  X(AddUrl, addUrl)                     /* not started, in order */ \
-  X(Policy, policy)                     /* not started */           \
-  X(LastEventIdParam, lastEventIdParam) /* "" turns it off */       \
-  X(LastEventId, lastEventId)           /* not started */           \
+#define SSEB_TEXT_OPS(X)                                              \
+  X(AddUrl, addUrl)                     /* not started, in order */   \
+  X(Policy, policy)                     /* not started */             \
+  X(LastEventIdParam, lastEventIdParam) /* "" turns it off */         \
+  X(LastEventId, lastEventId)           /* not started */             \
+  X(StickyKey, stickyKey)               /* the sticky policy's key */ \
   X(Message, message) /* a: connection, string: id -> endpoint or -1 */
 
 /// Core -> JS: host(op, a, b, c, string) -> number.

@@ -25,6 +25,9 @@ Balancer::Balancer(std::vector<std::string> urls, BalancerOptions options,
   for (std::string& url : urls) {
     Endpoint endpoint;
     endpoint.url = std::move(url);
+    if (endpoints_.size() < options_.weights.size()) {
+      endpoint.weight = options_.weights[endpoints_.size()];
+    }
     endpoints_.push_back(std::move(endpoint));
   }
   if (!last_event_id_.empty()) recent_ids_.Insert(last_event_id_);

@@ -60,6 +60,9 @@ struct BalancerOptions {
   std::uint64_t seed = 0;
   /// Resume point for the very first connection (empty: none).
   std::string initial_last_event_id;
+  /// Each endpoint's weight for the `weighted` policy, in the order of the
+  /// URLs (missing ones: 1).
+  std::vector<double> weights;
 };
 
 /// Ids longer than this are delivered but not carried in the URL (URL

@@ -31,6 +31,8 @@ struct Endpoint {
   EndpointState connection = EndpointState::kIdle;
   EndpointHealth health;
   EndpointCounters counters;
+  /// Its share of new connections under the `weighted` policy (> 0).
+  double weight = 1;
   /// While kOpen: when the stream opened.
   double opened_at_ms = 0;
 

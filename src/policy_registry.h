@@ -11,8 +11,10 @@
 
 namespace sse_balancer {
 
-/// Returns nullptr for an unknown name.
-std::unique_ptr<Policy> MakePolicy(std::string_view name);
+/// Returns nullptr for an unknown name. `key`: the sticky policy's key (a
+/// user or room the app gives); the other policies ignore it.
+std::unique_ptr<Policy> MakePolicy(std::string_view name,
+                                   std::string_view key = {});
 
 /// Every registered name, for error messages and docs.
 std::vector<std::string> PolicyNames();

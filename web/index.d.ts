@@ -18,7 +18,7 @@ export type FailureReason =
   | 'drain';
 
 /** A built-in selection policy. */
-export type PolicyName = 'round-robin' | 'random';
+export type PolicyName = 'round-robin' | 'random' | 'weighted' | 'sticky';
 
 export type EndpointState = 'idle' | 'connecting' | 'open' | 'cooling-down' | 'ejected';
 
@@ -35,7 +35,9 @@ export interface BalancedEventSourceOptions {
    * How the next endpoint is chosen. `'round-robin'` takes the next eligible
    * endpoint in this client's own order (a random permutation of the list,
    * entered at a random position), so the clients of a failed endpoint spread
-   * over the others; `'random'` is uniform among the eligible endpoints.
+   * over the others; `'random'` is uniform among the eligible endpoints;
+   * `'weighted'` is smooth weighted round-robin over `weights`, from a random
+   * start; `'sticky'` is rendezvous hashing on `stickyKey`.
    * @default 'round-robin'
    */
   policy?: PolicyName;
@@ -123,6 +125,18 @@ export interface BalancedEventSourceOptions {
    * @default false
    */
   share?: boolean | string;
+  /**
+   * For the `'weighted'` policy: each endpoint's share of new connections, in
+   * the order of the URLs (one positive number per distinct URL).
+   * @default null
+   */
+  weights?: readonly number[] | null;
+  /**
+   * For the `'sticky'` policy (required by it): the key (a user or room id)
+   * whose endpoint stays the same across clients and reloads.
+   * @default ''
+   */
+  stickyKey?: string;
 }
 
 /** One endpoint's state and counters, from `stats()`. */

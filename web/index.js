@@ -174,6 +174,8 @@ const OPTIONS = Object.freeze({
   maxConnectsPerMinute: { default: CORE.maxConnectsPerMinute, check: checkInteger(0, 1e6) },
   urlProvider: { default: null, check: checkUrlProvider },
   share: { default: false, check: checkShare },
+  weights: { default: null, check: checkWeights },
+  stickyKey: { default: '', check: checkString },
   EventSource: { default: null, check: checkEventSourceClass },
 });
 
@@ -314,6 +316,11 @@ export class BalancedEventSource extends EventTarget {
     }
     const endpoints = normalizeUrls(urls);
     const config = normalizeOptions(options);
+    if (config.weights !== null && config.weights.length !== endpoints.length) {
+      throw new RangeError(
+        `BalancedEventSource: option weights must have one weight per endpoint (${endpoints.length}), got ${config.weights.length}`,
+      );
+    }
     const EventSourceClass = config.EventSource ?? PlatformEventSource;
     if (typeof EventSourceClass !== 'function') {
       throw new TypeError(
@@ -347,6 +354,8 @@ export class BalancedEventSource extends EventTarget {
     const endpoints = this.#urls;
     for (const url of endpoints) core.text(h, TEXT.addUrl, 0, url);
     core.text(h, TEXT.policy, 0, config.policy);
+    core.text(h, TEXT.stickyKey, 0, config.stickyKey);
+    config.weights?.forEach((weight, i) => core.call(h, OP.setWeight, i, weight));
     core.text(h, TEXT.lastEventIdParam, 0, config.lastEventIdParam);
     core.text(h, TEXT.lastEventId, 0, config.lastEventId);
     OPTION_NAMES.forEach((name, i) => core.call(h, OP.setOption, i, config[name]));
@@ -956,6 +965,9 @@ function normalizeOptions(options) {
     throw new RangeError('BalancedEventSource: option maxEjectionMs must be >= ejectionMs');
   }
   if (config.seed === undefined) config.seed = randomSeed();
+  if (config.policy === 'sticky' && config.stickyKey === '') {
+    throw new TypeError("BalancedEventSource: the 'sticky' policy needs the stickyKey option (a user or room id)");
+  }
   // The core takes '' to mean "do not carry the id".
   if (config.lastEventIdParam === null) config.lastEventIdParam = '';
   return config;
@@ -980,6 +992,14 @@ function checkTimeout(value, key) {
 function checkEventType(value, key) {
   if (typeof value !== 'string' || value === '' || /[\r\n]/.test(value)) {
     fail(key, 'a non-empty event type without line breaks', value);
+  }
+  return value;
+}
+
+function checkWeights(value, key) {
+  if (value === null) return null;
+  if (!Array.isArray(value) || value.length === 0 || !value.every((w) => typeof w === 'number' && Number.isFinite(w) && w > 0 && w <= 1e6)) {
+    fail(key, 'null or an array of positive numbers (up to 1e6), one per endpoint', value);
   }
   return value;
 }

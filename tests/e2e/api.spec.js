@@ -76,7 +76,7 @@ test('constants, readyState, url, withCredentials and defaults match EventSource
     expect(documented.types[key], `index.d.ts @default of ${key}`).toEqual(value);
     expect(documented.readme[key], `README default of ${key}`).toEqual(value);
   }
-  expect(r.policies).toEqual(['round-robin', 'random']);
+  expect(r.policies).toEqual(['round-robin', 'random', 'weighted', 'sticky']);
 });
 
 test('relative URLs resolve against the document like EventSource', async ({ harness }) => {

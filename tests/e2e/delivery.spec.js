@@ -59,3 +59,67 @@ test('round-robin starts at a random index, not always the first', async ({ env,
   }, env.urls);
   for (const c of picks) expect(c).toBeGreaterThan(5);
 });
+
+test('weighted 1:2:3: fresh pages land in proportion to the weights', async ({ env, harness }) => {
+  const counts = await harness.page.evaluate((urls) => {
+    const out = [0, 0, 0];
+    for (let seed = 1; seed <= 600; seed++) {
+      const s = new window.sseb.BalancedEventSource(urls, { policy: 'weighted', weights: [1, 2, 3], seed });
+      out[s.stats().activeEndpoint]++;
+      s.close();
+    }
+    return out;
+  }, env.urls);
+  // Expected 100, 200, 300; the first pick is a random point of the weighted sequence.
+  expect(counts[0]).toBeGreaterThan(70);
+  expect(counts[0]).toBeLessThan(130);
+  expect(counts[1]).toBeGreaterThan(160);
+  expect(counts[1]).toBeLessThan(240);
+  expect(counts[2]).toBeGreaterThan(250);
+  expect(counts[2]).toBeLessThan(350);
+});
+
+test('sticky: a key keeps its backend across reloads and moves only when that backend fails', async ({ env, harness }) => {
+  const { page } = harness;
+  const pickFor = (key) =>
+    page.evaluate(
+      ([urls, k]) => {
+        const s = new window.sseb.BalancedEventSource(urls, { policy: 'sticky', stickyKey: k });
+        const active = s.stats().activeEndpoint;
+        s.close();
+        return active;
+      },
+      [env.urls, key],
+    );
+  const first = await pickFor('room-7');
+  for (let reload = 0; reload < 20; reload++) {
+    await page.reload();
+    await page.waitForFunction(() => window.harnessReady === true);
+    expect(await pickFor('room-7')).toBe(first);
+  }
+  // Its backend fails: the key streams elsewhere, and comes back to nothing else.
+  await env.cluster.kill(first);
+  const moved = await page.evaluate(
+    ([urls]) =>
+      new Promise((resolve) => {
+        const s = new window.sseb.BalancedEventSource(urls, { policy: 'sticky', stickyKey: 'room-7', initialBackoffMs: 200, minRetryMs: 50 });
+        s.onopen = () => {
+          const active = s.stats().activeEndpoint;
+          s.close();
+          resolve(active);
+        };
+      }),
+    [env.urls],
+  );
+  expect(moved).not.toBe(first);
+  // The sticky policy without its key is a mistake, named.
+  const error = await page.evaluate((urls) => {
+    try {
+      new window.sseb.BalancedEventSource(urls, { policy: 'sticky' });
+      return null;
+    } catch (e) {
+      return e.message;
+    }
+  }, env.urls);
+  expect(error).toMatch(/stickyKey/);
+});

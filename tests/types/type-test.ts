@@ -48,6 +48,8 @@ assertType<
     | 'urlProvider'
     | 'EventSource'
     | 'share'
+    | 'weights'
+    | 'stickyKey'
   >
 >();
 
@@ -108,7 +110,7 @@ const firstState: 'idle' | 'connecting' | 'open' | 'cooling-down' | 'ejected' = 
 void firstState;
 const p: Promise<void> = ready;
 void p;
-const policy: 'round-robin' | 'random' = policies[0];
+const policy: 'round-robin' | 'random' | 'weighted' | 'sticky' = policies[0];
 void policy;
 const initial: number = defaults.initialBackoffMs;
 void initial;

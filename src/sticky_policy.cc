@@ -1,0 +1,38 @@
+#include "sticky_policy.h"
+
+namespace sse_balancer {
+
+std::uint64_t StickyPolicy::Score(std::string_view key, std::string_view url) {
+  std::uint64_t h = 14695981039346656037ull;
+  const auto add = [&h](unsigned char c) {
+    h ^= c;
+    h *= 1099511628211ull;
+  };
+  for (const char c : key) add(static_cast<unsigned char>(c));
+  add(0);  // "ab" + "c" differs from "a" + "bc"
+  for (const char c : url) add(static_cast<unsigned char>(c));
+  // FNV's low bits mix poorly; finish with splitmix64's mixer.
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ull;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebull;
+  return h ^ (h >> 31);
+}
+
+std::size_t StickyPolicy::Pick(const std::vector<Endpoint>& endpoints,
+                               const std::vector<std::size_t>& eligible,
+                               Rng& rng) {
+  if (key_.empty()) return eligible[rng.Below(eligible.size())];
+  std::size_t best = eligible.front();
+  std::uint64_t best_score = Score(key_, endpoints[best].url);
+  for (const std::size_t i : eligible) {
+    const std::uint64_t score = Score(key_, endpoints[i].url);
+    if (score > best_score) {
+      best = i;
+      best_score = score;
+    }
+  }
+  return best;
+}
+
+}  // namespace sse_balancer
