@@ -101,14 +101,21 @@ enum class Op : std::uint8_t {
   kStale,
   kSuspend,
   kStart,
+  kDrain,           // the active stream's server announces a drain
+  kStandbyOpen,     // the connection opened beside it (if any) opens
+  kStandbyError,    // ... fails
+  kStandbyMessage,  // ... delivers an event
   kCount,
 };
 
 const char* OpName(Op op) {
   static const char* const kNames[] = {
-      "open",  "error",   "message", "message-no-id", "advance",
-      "next",  "offline", "online",  "resume(true)",  "resume(false)",
-      "close", "stale",   "suspend", "start",
+      "open",          "error",         "message",
+      "message-no-id", "advance",       "next",
+      "offline",       "online",        "resume(true)",
+      "resume(false)", "close",         "stale",
+      "suspend",       "start",         "drain",
+      "standby-open",  "standby-error", "standby-message",
   };
   const auto index = static_cast<std::size_t>(op);
   return index < sizeof kNames / sizeof kNames[0] ? kNames[index] : "?";
@@ -310,11 +317,44 @@ class Harness {
       case Op::kStart:
         b.Start();  // a second Start does nothing
         break;
+      case Op::kDrain: {
+        const double within = 10.0 * input_.Byte();
+        step.arg = within;
+        if (active != 0 && opened_.count(active)) b.OnDrain(active, within);
+        break;
+      }
+      case Op::kStandbyOpen:
+      case Op::kStandbyError:
+      case Op::kStandbyMessage:
+        StandbyStep(op, b, active, step);
+        break;
       case Op::kCount:
         break;
     }
     steps_.push_back(step);
     if (steps_.size() > 40) steps_.pop_front();
+  }
+
+  // The connection open beside the active one during a drain, if any.
+  ConnectionId Standby(ConnectionId active) const {
+    for (const ConnectionId id : host_.open_ids()) {
+      if (id != active) return id;
+    }
+    return 0;
+  }
+
+  void StandbyStep(Op op, Balancer& b, ConnectionId active, Step& step) {
+    const ConnectionId standby = Standby(active);
+    if (standby == 0) return;
+    if (op == Op::kStandbyOpen) {
+      if (opened_.insert(standby).second) b.OnOpen(standby);
+    } else if (op == Op::kStandbyError) {
+      b.OnError(standby, ConnectionError::kRetrying);
+    } else {
+      const std::size_t which = input_.Byte() % IdAlphabet().size();
+      step.arg = static_cast<double>(which);
+      if (opened_.count(standby)) Deliver(standby, &IdAlphabet()[which]);
+    }
   }
 
   double AdvanceAmount() {
@@ -369,6 +409,8 @@ class Harness {
       id = opened[(pick / 4) % opened.size()].id;
     }
     if (id == b.active_connection() && id != 0) return;
+    // The connection a drain opened beside the active one is not stale.
+    if (id != 0 && id == Standby(b.active_connection())) return;
     const std::size_t calls = host_.calls();
     const std::uint64_t resets = b.id_resets();
     const std::string last = b.last_event_id();
@@ -428,17 +470,21 @@ class Harness {
 
     Check(host_.host_errors().empty(), "host misuse: %s",
           host_.host_errors().empty() ? "" : host_.host_errors()[0].c_str());
-    Check(open.size() <= 1 && host_.max_open() <= 1,
+    // Two only while a drain moves the stream: the active one and the one
+    // opened beside it.
+    Check(open.size() <= 2 && host_.max_open() <= 2,
           "%zu connections open at once", host_.max_open());
-    for (ConnectionId id : open) {
-      Check(id == b.active_connection(),
-            "connection %u is open but the active one is %u", id,
+    if (!open.empty()) {
+      Check(open.count(b.active_connection()) == 1,
+            "connections are open but not the active one %u",
             b.active_connection());
     }
     Check((b.ready_state() == ReadyState::kClosed) == closed,
           "readyState %d, closed %d", static_cast<int>(b.ready_state()),
           closed);
-    Check(host_.timers().size() <= 2, "%zu timers pending",
+    // Retry, watchdog, and during a drain its move and the new stream's
+    // connect timeout.
+    Check(host_.timers().size() <= 4, "%zu timers pending",
           host_.timers().size());
     CheckBudget();
 
@@ -475,12 +521,18 @@ class Harness {
     }
     std::size_t busy = 0;
     std::size_t ejected = 0;
+    const ConnectionId standby = Standby(b.active_connection());
+    const std::optional<std::size_t> standby_endpoint =
+        standby != 0 ? std::optional<std::size_t>(endpoint_of_.at(standby))
+                     : std::nullopt;
     for (std::size_t i = 0; i < b.endpoints().size(); ++i) {
       const Endpoint& endpoint = b.endpoints()[i];
       if (endpoint.state() == EndpointState::kConnecting ||
           endpoint.state() == EndpointState::kOpen) {
         ++busy;
-        Check(b.active_endpoint() == i, "endpoint %zu busy but not active", i);
+        Check(b.active_endpoint() == i || standby_endpoint == i,
+              "endpoint %zu busy but neither active nor the drain's new one",
+              i);
       }
       if (endpoint.state() == EndpointState::kEjected &&
           endpoint.health.ejected_until_ms() > host_.now()) {
@@ -493,7 +545,8 @@ class Harness {
       Check(by_reason == endpoint.counters.failures,
             "endpoint %zu: failures by reason do not add up", i);
     }
-    Check(busy == (active != 0 ? 1u : 0u), "%zu endpoints busy", busy);
+    Check(busy == (active != 0 ? 1u : 0u) + (standby != 0 ? 1u : 0u),
+          "%zu endpoints busy", busy);
     Check(ejected <= allowed_ejected_, "%zu endpoints ejected, %zu allowed",
           ejected, allowed_ejected_);
     if (active != 0) {
