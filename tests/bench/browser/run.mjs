@@ -20,8 +20,9 @@ import { runSize, runStartup } from './startup.mjs';
 import { runMemory } from './memory.mjs';
 import { runOutage } from './outage.mjs';
 import { runShare } from './share.mjs';
+import { runDrain } from './drain.mjs';
 
-const SECTIONS = ['failover', 'outage', 'dispatch', 'size', 'startup', 'memory', 'share'];
+const SECTIONS = ['failover', 'outage', 'dispatch', 'size', 'startup', 'memory', 'share', 'drain'];
 const OUT = path.join(ROOT, 'docs/bench/browser.json');
 
 function chromiumVersion() {
@@ -84,6 +85,7 @@ async function main() {
       else if (section === 'memory') out.memory = await runMemory({ browser, cfg });
       else if (section === 'outage') out.outage = await runOutage({ browser, cfg });
       else if (section === 'share') out.share = await runShare({ browser, cfg });
+      else if (section === 'drain') out.drain = await runDrain({ browser, cfg });
       out[section].loadavg = { before: loadBefore, after: machine().loadavg };
       timings[section] = round((Date.now() - t0) / 1000, 1);
       log(`${section}: ${timings[section]} s`);
