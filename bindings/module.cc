@@ -101,6 +101,12 @@ double CallStarted(WasmBalancer& core, Op op, double a, double b) {
     case Op::kDrain:
       balancer.OnDrain(id, b);
       return 0;
+    case Op::kSetLoad:
+      balancer.SetLoad(static_cast<std::size_t>(a), b);
+      return 0;
+    case Op::kLoadReport:
+      balancer.OnLoadReport(id);
+      return 0;
     case Op::kRefresh:
       balancer.RefreshHealth();
       return 0;

@@ -10,30 +10,32 @@ namespace sse_balancer::bindings {
 // (kOpNames, ...), so the two cannot drift apart.
 
 /// JS -> core, numeric: call(handle, op, a, b) -> number.
-#define SSEB_OPS(X)                                                        \
-  X(SetOption, setOption) /* a: option index, b: value (not started) */    \
-  X(SetSeed, setSeed)     /* a: seed (not started) */                      \
-  X(SetWeight, setWeight) /* a: endpoint, b: its weight (not started) */   \
-  X(Start, start)         /* builds the Balancer, connects */              \
-  X(Close, close)         /* closes every connection and timer */          \
-  X(Delete, delete)       /* frees the handle (after close) */             \
-  X(Open, open)           /* a: connection */                              \
-  X(Error, error)         /* a: connection, b: its readyState */           \
-  X(Message, message)     /* a: connection, b: id (-1: none) */            \
-  X(Timer, timer)         /* a: timer */                                   \
-  X(UrlFailed, urlFailed) /* a: connection: urlProvider failed */          \
-  X(Exclude, exclude)     /* a: endpoint the next pick must skip */        \
-  X(Pick, pick)           /* -> endpoint for a request, or -1 */           \
-  X(RequestFailed, requestFailed) /* a: endpoint */                        \
-  X(Online, online)                                                        \
-  X(Offline, offline)                                                      \
-  X(Resume, resume)       /* the page is visible or restored */            \
-  X(Drain, drain)         /* a: connection, b: ms until its server goes */ \
-  X(Refresh, refresh)     /* cool-downs/ejections that ran out end */      \
-  X(Stat, stat)           /* a: endpoint (-1: balancer), b: field */       \
-  X(Default, default)     /* a: option index -> its default */             \
-  X(HeapInUse, heapInUse) /* (no handle) bytes malloc'd */                 \
-  X(HeapSize, heapSize)   /* (no handle) the Wasm heap's size */
+#define SSEB_OPS(X)                                                          \
+  X(SetOption, setOption) /* a: option index, b: value (not started) */      \
+  X(SetSeed, setSeed)     /* a: seed (not started) */                        \
+  X(SetWeight, setWeight) /* a: endpoint, b: its weight (not started) */     \
+  X(Start, start)         /* builds the Balancer, connects */                \
+  X(Close, close)         /* closes every connection and timer */            \
+  X(Delete, delete)       /* frees the handle (after close) */               \
+  X(Open, open)           /* a: connection */                                \
+  X(Error, error)         /* a: connection, b: its readyState */             \
+  X(Message, message)     /* a: connection, b: id (-1: none) */              \
+  X(Timer, timer)         /* a: timer */                                     \
+  X(UrlFailed, urlFailed) /* a: connection: urlProvider failed */            \
+  X(Exclude, exclude)     /* a: endpoint the next pick must skip */          \
+  X(Pick, pick)           /* -> endpoint for a request, or -1 */             \
+  X(RequestFailed, requestFailed) /* a: endpoint */                          \
+  X(Online, online)                                                          \
+  X(Offline, offline)                                                        \
+  X(Resume, resume)         /* the page is visible or restored */            \
+  X(Drain, drain)           /* a: connection, b: ms until its server goes */ \
+  X(SetLoad, setLoad)       /* a: endpoint, b: its advertised load */        \
+  X(LoadReport, loadReport) /* a: connection: new loads arrived on it */     \
+  X(Refresh, refresh)       /* cool-downs/ejections that ran out end */      \
+  X(Stat, stat)             /* a: endpoint (-1: balancer), b: field */       \
+  X(Default, default)       /* a: option index -> its default */             \
+  X(HeapInUse, heapInUse)   /* (no handle) bytes malloc'd */                 \
+  X(HeapSize, heapSize)     /* (no handle) the Wasm heap's size */
 
 /// JS -> core with a string: text(handle, op, a, string) -> number.
 #define SSEB_TEXT_OPS(X)                                              \

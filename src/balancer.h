@@ -83,6 +83,14 @@ inline constexpr double kPaceAboveBudgetShare = 0.75;
 /// it (spread by the jitter), so that it completes before the server goes.
 inline constexpr double kDrainMoveShare = 0.8;
 
+/// A least-loaded client moves for load at most this often, and within this
+/// long after deciding to (spread), so that clients do not move in waves.
+inline constexpr double kRebalanceEveryMs = 10000;
+inline constexpr double kRebalanceSpreadMs = 1000;
+/// Its endpoint's load must exceed the mean by this much (and one stream)
+/// before a client moves.
+inline constexpr double kRebalanceExcess = 1.2;
+
 /// Retry semantics (issue 8, items 4 and 5):
 /// - A stream that opened and delivered at least one event, then ended
 ///   (kClosed), is a healthy end, not a failed attempt: counters record it,
@@ -149,6 +157,13 @@ class Balancer {
   /// old one; the drained endpoint rests meanwhile. No event is lost or
   /// repeated, and the page sees no gap.
   void OnDrain(ConnectionId id, double within_ms);
+  /// The servers' latest load figure for `endpoint` (< 0: unknown).
+  void SetLoad(std::size_t endpoint, double load);
+  /// New load figures arrived on connection `id`. Under the least-loaded
+  /// policy, a client whose endpoint carries more than its share moves (make
+  /// before break, as for a drain) with the probability that brings the
+  /// load to the mean in expectation, at most once per kRebalanceEveryMs.
+  void OnLoadReport(ConnectionId id);
 
   /// The browser went offline: attempts pause (a slow probe continues in
   /// case the signal is wrong); an open stream is left alone.
@@ -292,6 +307,11 @@ class Balancer {
   Standby standby_;
   /// When to open the standby (a drain was announced); 0: none.
   TimerId drain_timer_ = 0;
+  /// When this client last decided to move for load.
+  double last_rebalance_ms_ = -1e300;
+  /// The pending move is for load, not a drain: it goes only to an endpoint
+  /// that carries less, and its failover's reason is kRebalance.
+  bool move_for_load_ = false;
   /// The pending retry timer starts a new outage sweep (rather than
   /// continuing one the retry budget interrupted).
   bool retry_starts_sweep_ = false;

@@ -22,8 +22,45 @@ void Balancer::OnDrain(ConnectionId id, double within_ms) {
   const double jitter = options_.backoff.jitter;
   const double spread = jitter * rng_.Uniform01() + (1 - jitter) * 0.5;
   CancelDrain();
+  move_for_load_ = false;
   drain_timer_ = ++next_timer_;
   host_.StartTimer(drain_timer_, within_ms * kDrainMoveShare * spread);
+}
+
+void Balancer::SetLoad(std::size_t endpoint, double load) {
+  if (endpoint < endpoints_.size()) {
+    endpoints_[endpoint].load = std::isfinite(load) ? load : -1;
+  }
+}
+
+void Balancer::OnLoadReport(ConnectionId id) {
+  if (closed_ || id == 0 || id != active_connection_ || !active_ ||
+      standby_.id != 0 || drain_timer_ != 0 ||
+      policy_->name() != "least-loaded") {
+    return;
+  }
+  const double now = host_.NowMs();
+  if (now < last_rebalance_ms_ + kRebalanceEveryMs) return;
+  const double mine = endpoints_[*active_].load;
+  if (mine < 0) return;
+  double sum = 0;
+  std::size_t known = 0;
+  RefreshHealth();
+  for (std::size_t i = 0; i < endpoints_.size(); ++i) {
+    const Endpoint& e = endpoints_[i];
+    if (e.load < 0 || (i != *active_ && !e.health.up())) continue;
+    sum += e.load;
+    ++known;
+  }
+  if (known < 2) return;
+  const double mean = sum / static_cast<double>(known);
+  if (mine < mean + 1 || mine < kRebalanceExcess * mean) return;
+  last_rebalance_ms_ = now;
+  // Of the `mine` clients here, about mine - mean move.
+  if (rng_.Uniform01() >= (mine - mean) / mine) return;
+  move_for_load_ = true;
+  drain_timer_ = ++next_timer_;
+  host_.StartTimer(drain_timer_, kRebalanceSpreadMs * rng_.Uniform01());
 }
 
 void Balancer::OpenStandby() {
@@ -35,6 +72,12 @@ void Balancer::OpenStandby() {
   const std::vector<std::size_t> candidates = Eligible();
   if (candidates.empty() || !budget_.Allows(now)) return;
   const std::size_t pick = policy_->Pick(endpoints_, candidates, rng_);
+  // A move for load goes only where there is less of it.
+  const double here = endpoints_[*active_].load;
+  if (move_for_load_ &&
+      (endpoints_[pick].load < 0 || endpoints_[pick].load > here - 1)) {
+    return;
+  }
   Endpoint& endpoint = endpoints_[pick];
   standby_ = Standby{++next_connection_, pick, false, 0};
   endpoint.connection = EndpointState::kConnecting;
@@ -86,7 +129,10 @@ void Balancer::PromoteStandby() {
   delivered_on_connection_ = 0;
   numeric_before_ = NumericId(last_event_id_);
   first_id_ = true;
-  host_.NotifyFailover(from, next.endpoint, FailureReason::kDrain);
+  host_.NotifyFailover(
+      from, next.endpoint,
+      move_for_load_ ? FailureReason::kRebalance : FailureReason::kDrain);
+  move_for_load_ = false;
   if (closed_ || active_connection_ != next.id) return;
   if (!next.open) {
     ready_state_ = ReadyState::kConnecting;

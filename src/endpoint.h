@@ -33,6 +33,8 @@ struct Endpoint {
   EndpointCounters counters;
   /// Its share of new connections under the `weighted` policy (> 0).
   double weight = 1;
+  /// The load its server last advertised (e.g. open streams); -1: unknown.
+  double load = -1;
   /// While kOpen: when the stream opened.
   double opened_at_ms = 0;
 

@@ -1,5 +1,6 @@
 #include "policy_registry.h"
 
+#include "least_loaded_policy.h"
 #include "random_policy.h"
 #include "round_robin_policy.h"
 #include "sticky_policy.h"
@@ -24,10 +25,9 @@ std::unique_ptr<Policy> MakeSticky(std::string_view key) {
 
 // A new policy is one line here.
 constexpr Entry kPolicies[] = {
-    {"round-robin", &Make<RoundRobinPolicy>},
-    {"random", &Make<RandomPolicy>},
-    {"weighted", &Make<WeightedPolicy>},
-    {"sticky", &MakeSticky},
+    {"round-robin", &Make<RoundRobinPolicy>},   {"random", &Make<RandomPolicy>},
+    {"weighted", &Make<WeightedPolicy>},        {"sticky", &MakeSticky},
+    {"least-loaded", &Make<LeastLoadedPolicy>},
 };
 
 }  // namespace

@@ -18,6 +18,8 @@ std::string_view ToString(FailureReason reason) {
       return "provider";
     case FailureReason::kDrain:
       return "drain";
+    case FailureReason::kRebalance:
+      return "rebalance";
   }
   return "";
 }

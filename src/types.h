@@ -39,8 +39,11 @@ enum class FailureReason : int {
   /// Not a failure: the server announced it goes away (a drain), and the
   /// balancer moved to another endpoint first. Only a failover's reason.
   kDrain = 6,
+  /// Not a failure either: under the least-loaded policy the balancer moved
+  /// off an endpoint that carried more than its share.
+  kRebalance = 7,
 };
-inline constexpr int kFailureReasonCount = 7;
+inline constexpr int kFailureReasonCount = 8;
 
 /// What a host can tell about a failed connection; the Balancer turns it
 /// into a FailureReason.

@@ -15,10 +15,12 @@ export type FailureReason =
   /** The `urlProvider` threw, rejected or returned no http(s) URL. */
   | 'provider'
   /** Not a failure (a failover's reason only): the server announced a drain and the stream moved first. */
-  | 'drain';
+  | 'drain'
+  /** Not a failure (a failover's reason only): under 'least-loaded' the stream moved off an endpoint with more than its share. */
+  | 'rebalance';
 
 /** A built-in selection policy. */
-export type PolicyName = 'round-robin' | 'random' | 'weighted' | 'sticky';
+export type PolicyName = 'round-robin' | 'random' | 'weighted' | 'sticky' | 'least-loaded';
 
 export type EndpointState = 'idle' | 'connecting' | 'open' | 'cooling-down' | 'ejected';
 
@@ -37,7 +39,9 @@ export interface BalancedEventSourceOptions {
    * entered at a random position), so the clients of a failed endpoint spread
    * over the others; `'random'` is uniform among the eligible endpoints;
    * `'weighted'` is smooth weighted round-robin over `weights`, from a random
-   * start; `'sticky'` is rendezvous hashing on `stickyKey`.
+   * start; `'sticky'` is rendezvous hashing on `stickyKey`; `'least-loaded'`
+   * is power of two choices on the load the servers advertise (random where
+   * unknown), and moves a client off an endpoint with more than its share.
    * @default 'round-robin'
    */
   policy?: PolicyName;

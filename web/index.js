@@ -205,6 +205,11 @@ const OWN_TYPES = new Set(['open', 'error', 'failover']);
 const CONTROL_PREFIX = 'sse-balancer.';
 /** `event: sse-balancer.drain`, `data: {"withinMs": 5000}`: this server goes away within that time. */
 const CONTROL_DRAIN = `${CONTROL_PREFIX}drain`;
+/**
+ * `event: sse-balancer.load`, `data: {"load": 12, "peers": {"https://b.example": 9}}`: this
+ * server's load (e.g. open streams), and optionally its peers' by origin.
+ */
+const CONTROL_LOAD = `${CONTROL_PREFIX}load`;
 
 export const defaults = Object.freeze(
   Object.fromEntries(Object.entries(OPTIONS).map(([k, v]) => [k, v.default])),
@@ -299,7 +304,7 @@ export class BalancedEventSource extends EventTarget {
   /** The page's listeners of event types: type -> [{ callback, capture, once, removed }]. */
   #listeners = new Map();
   /** Event types the core's listener hears on every EventSource. */
-  #types = new Set(['open', 'error', 'message', CONTROL_DRAIN]);
+  #types = new Set(['open', 'error', 'message', CONTROL_DRAIN, CONTROL_LOAD]);
   /** The live underlying EventSources, by connection id: { source, gate }. */
   #sources = new Map();
   /** Connections waiting for the urlProvider's answer. */
@@ -379,7 +384,7 @@ export class BalancedEventSource extends EventTarget {
   #host(op, a, b, c, text) {
     switch (op) {
       case HOST.openSource:
-        if (this.#urlProvider === null) this.#openSource(a, text);
+        if (this.#urlProvider === null) this.#openSource(a, text, b);
         else this.#resolveUrl(a, b, text);
         break;
       case HOST.closeSource:
@@ -416,12 +421,12 @@ export class BalancedEventSource extends EventTarget {
 
   // Opens the EventSource of connection `id` with the core's listener for
   // every forwarded type.
-  #openSource(id, url) {
+  #openSource(id, url, endpoint) {
     const source = new this.#EventSource(url, { withCredentials: this.#withCredentials });
     liveCount.eventSources++;
     const gate = (event) => this.#onSourceEvent(id, event);
     for (const type of this.#types) source.addEventListener(type, gate);
-    this.#sources.set(id, { source, gate });
+    this.#sources.set(id, { source, gate, endpoint });
   }
 
   #closeSource(id) {
@@ -801,7 +806,20 @@ export class BalancedEventSource extends EventTarget {
     }
     if (event.type === CONTROL_DRAIN && Number.isFinite(body?.withinMs)) {
       core.call(this.#h, OP.drain, connectionId, Math.min(Math.max(body.withinMs, 0), 3.6e6));
+    } else if (event.type === CONTROL_LOAD) {
+      this.#onLoad(connectionId, body);
     }
+  }
+
+  // The loads a server advertised: its own, and its peers' by origin.
+  #onLoad(connectionId, body) {
+    const from = this.#sources.get(connectionId)?.endpoint;
+    const peers = body !== null && typeof body?.peers === 'object' ? body.peers : {};
+    this.#urls.forEach((url, i) => {
+      const load = i === from && Number.isFinite(body?.load) ? body.load : peers[new URL(url).origin];
+      if (Number.isFinite(load) && load >= 0) core.call(this.#h, OP.setLoad, i, load);
+    });
+    core.call(this.#h, OP.loadReport, connectionId, 0);
   }
 
   // Asks the page's urlProvider for the URL of one connection. Always
@@ -825,7 +843,7 @@ export class BalancedEventSource extends EventTarget {
         (href) =>
           this.#guard(() => {
             // Closed meanwhile (a failover, close()): nothing to open.
-            if (this.#awaiting.delete(connectionId)) this.#openSource(connectionId, href);
+            if (this.#awaiting.delete(connectionId)) this.#openSource(connectionId, href, endpoint);
           }),
         (error) =>
           this.#guard(() => {

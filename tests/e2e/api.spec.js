@@ -76,7 +76,7 @@ test('constants, readyState, url, withCredentials and defaults match EventSource
     expect(documented.types[key], `index.d.ts @default of ${key}`).toEqual(value);
     expect(documented.readme[key], `README default of ${key}`).toEqual(value);
   }
-  expect(r.policies).toEqual(['round-robin', 'random', 'weighted', 'sticky']);
+  expect(r.policies).toEqual(['round-robin', 'random', 'weighted', 'sticky', 'least-loaded']);
 });
 
 test('relative URLs resolve against the document like EventSource', async ({ harness }) => {
@@ -113,7 +113,7 @@ test('bad input throws a clear error naming the problem', async ({ harness }) =>
       unparsable: attempt(() => new BalancedEventSource(['http://['])),
       nativeUnparsable: attempt(() => new EventSource('http://[')),
       scheme: attempt(() => new BalancedEventSource(['ftp://127.0.0.1/x'])),
-      policy: attempt(() => new BalancedEventSource([ok], { policy: 'least-loaded' })),
+      policy: attempt(() => new BalancedEventSource([ok], { policy: 'fastest' })),
       optionType: attempt(() => new BalancedEventSource([ok], { initialBackoffMs: '100' })),
       negative: attempt(() => new BalancedEventSource([ok], { jitter: 2 })),
       unknown: attempt(() => new BalancedEventSource([ok], { retries: 3 })),
@@ -130,7 +130,7 @@ test('bad input throws a clear error naming the problem', async ({ harness }) =>
   expect(cases.unparsable.message).toContain("'http://['");
   expect(cases.scheme).toMatchObject({ name: 'SyntaxError', message: expect.stringContaining('http: or https:') });
   expect(cases.policy).toMatchObject({ name: 'TypeError', message: expect.stringContaining("'round-robin', 'random'") });
-  expect(cases.policy.message).toContain('least-loaded');
+  expect(cases.policy.message).toContain('fastest');
   expect(cases.optionType).toMatchObject({ name: 'TypeError', message: expect.stringContaining('initialBackoffMs') });
   expect(cases.negative).toMatchObject({ name: 'TypeError', message: expect.stringContaining('jitter') });
   expect(cases.unknown).toMatchObject({ name: 'TypeError', message: expect.stringContaining("unknown option 'retries'") });

@@ -71,7 +71,7 @@ say({ done: true });
   expect(code).toBe(0);
   expect(lines.filter((l) => l.unhandled || l.uncaught)).toEqual([]);
   expect(lines[0].exports).toEqual(['BalancedErrorEvent', 'BalancedEventSource', 'FailoverEvent', 'defaults', 'diagnostics', 'policies', 'ready']);
-  expect(lines[0].policies).toEqual(['round-robin', 'random', 'weighted', 'sticky']);
+  expect(lines[0].policies).toEqual(['round-robin', 'random', 'weighted', 'sticky', 'least-loaded']);
   const noEventSource = lines.find((l) => l.error);
   expect(noEventSource.error).toBe('TypeError');
   expect(noEventSource.message).toMatch(/no EventSource.*EventSource option/);

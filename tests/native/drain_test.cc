@@ -7,6 +7,8 @@
 
 #include "balancer.h"
 #include "balancer_fixture.h"
+#include "policy_registry.h"
+#include "rng.h"
 
 namespace sse_balancer::test {
 namespace {
@@ -136,6 +138,96 @@ TEST_F(DrainTest, ADrainOfAStaleConnectionOrTwiceIsIgnored) {
   balancer().OnDrain(old_, 500);  // a repeat while moving changes nothing
   host_.Advance(400);
   EXPECT_EQ(ConnectionCount(), 2u);
+}
+
+}  // namespace
+}  // namespace sse_balancer::test
+
+namespace sse_balancer::test {
+namespace {
+
+std::vector<Endpoint> Loaded(std::vector<double> loads) {
+  std::vector<Endpoint> out;
+  for (std::size_t i = 0; i < loads.size(); ++i) {
+    Endpoint e;
+    e.url = "https://backend-" + std::to_string(i) + ".example/events";
+    e.load = loads[i];
+    out.push_back(e);
+  }
+  return out;
+}
+
+TEST(LeastLoadedPolicyTest, TheLessLoadedOfTwoRandomOnes) {
+  const auto endpoints = Loaded({10, 1, 5});
+  auto policy = MakePolicy("least-loaded");
+  Rng rng(9);
+  std::vector<int> count(3);
+  for (int i = 0; i < 3000; ++i)
+    ++count[policy->Pick(endpoints, {0, 1, 2}, rng)];
+  EXPECT_EQ(count[0], 0);            // it loses against either other one
+  EXPECT_NEAR(count[1], 2000, 120);  // in two pairs of three, and wins both
+  EXPECT_NEAR(count[2], 1000, 120);
+}
+
+TEST(LeastLoadedPolicyTest, WithoutFiguresItPicksAtRandom) {
+  const auto endpoints = Loaded({-1, -1, 4});
+  auto policy = MakePolicy("least-loaded");
+  Rng rng(2);
+  std::vector<int> count(3);
+  for (int i = 0; i < 3000; ++i)
+    ++count[policy->Pick(endpoints, {0, 1, 2}, rng)];
+  for (const int n : count) EXPECT_NEAR(n, 1000, 150);
+}
+
+class RebalanceTest : public BalancerTest {
+ protected:
+  void SetUp() override { max_open_allowed_ = 2; }
+};
+
+TEST_F(RebalanceTest, AClientOnAnOverloadedEndpointMovesWithTheExcessShare) {
+  int moved = 0;
+  for (std::uint64_t seed = 1; seed <= 200; ++seed) {
+    MakeBalancer(3, "least-loaded", ExactOptions(), seed);
+    balancer().Start();
+    OpenActive();
+    const std::size_t here = LastEndpoint();
+    const std::size_t before = ConnectionCount();
+    for (std::size_t i = 0; i < 3; ++i)
+      balancer().SetLoad(i, i == here ? 10 : 4);
+    balancer().OnLoadReport(LastConnectionId());
+    host_.Advance(kRebalanceSpreadMs);
+    if (ConnectionCount() > before) {
+      ++moved;
+      const ConnectionId next = LastConnectionId();
+      balancer().OnOpen(next);
+      ASSERT_NE(balancer().OnMessage(next, "1"), std::nullopt);
+      EXPECT_EQ(host_.failover_notices().back().reason,
+                FailureReason::kRebalance);
+    }
+    balancer().Close();
+    ResetForNextRun();
+  }
+  // Mean 6, here 10: (10 - 6) / 10 of the clients move.
+  EXPECT_NEAR(moved, 80, 25);
+}
+
+TEST_F(RebalanceTest, NoMoveWhenBalancedOrUnderAnotherPolicy) {
+  MakeBalancer(3, "least-loaded");
+  balancer().Start();
+  OpenActive();
+  for (std::size_t i = 0; i < 3; ++i) balancer().SetLoad(i, 5);
+  balancer().OnLoadReport(LastConnectionId());
+  host_.Advance(2 * kRebalanceSpreadMs);
+  EXPECT_EQ(ConnectionCount(), 1u);
+  ResetForNextRun();
+  MakeBalancer(3, "round-robin");
+  balancer().Start();
+  OpenActive();
+  const std::size_t here = LastEndpoint();
+  for (std::size_t i = 0; i < 3; ++i) balancer().SetLoad(i, i == here ? 50 : 1);
+  balancer().OnLoadReport(LastConnectionId());
+  host_.Advance(2 * kRebalanceSpreadMs);
+  EXPECT_EQ(ConnectionCount(), 1u);
 }
 
 }  // namespace

@@ -25,6 +25,7 @@ TEST(FailureReasonTest, NamesArePartOfThePublicApi) {
   EXPECT_EQ(ToString(FailureReason::kClosed), "closed");
   EXPECT_EQ(ToString(FailureReason::kProvider), "provider");
   EXPECT_EQ(ToString(FailureReason::kDrain), "drain");
+  EXPECT_EQ(ToString(FailureReason::kRebalance), "rebalance");
 }
 
 TEST(FailureReasonTest, NumbersAreStableAndCounted) {
@@ -36,13 +37,14 @@ TEST(FailureReasonTest, NumbersAreStableAndCounted) {
   EXPECT_EQ(static_cast<int>(FailureReason::kClosed), 4);
   EXPECT_EQ(static_cast<int>(FailureReason::kProvider), 5);
   EXPECT_EQ(static_cast<int>(FailureReason::kDrain), 6);
-  EXPECT_EQ(kFailureReasonCount, 7);
-  EXPECT_EQ(EndpointCounters{}.failures_by_reason.size(), 7u);
+  EXPECT_EQ(static_cast<int>(FailureReason::kRebalance), 7);
+  EXPECT_EQ(kFailureReasonCount, 8);
+  EXPECT_EQ(EndpointCounters{}.failures_by_reason.size(), 8u);
   std::set<std::string_view> names;
   for (int i = 0; i < kFailureReasonCount; ++i) {
     names.insert(ToString(static_cast<FailureReason>(i)));
   }
-  EXPECT_EQ(names.size(), 7u);
+  EXPECT_EQ(names.size(), 8u);
 }
 
 TEST(EndpointStateTest, NamesArePartOfThePublicApi) {

@@ -110,7 +110,7 @@ const firstState: 'idle' | 'connecting' | 'open' | 'cooling-down' | 'ejected' = 
 void firstState;
 const p: Promise<void> = ready;
 void p;
-const policy: 'round-robin' | 'random' | 'weighted' | 'sticky' = policies[0];
+const policy: 'round-robin' | 'random' | 'weighted' | 'sticky' | 'least-loaded' = policies[0];
 void policy;
 const initial: number = defaults.initialBackoffMs;
 void initial;
@@ -119,7 +119,7 @@ new BalancedEventSource(new URL('https://a.example/'), { lastEventIdParam: null 
 
 // Mistakes the types must reject.
 // @ts-expect-error unknown policy name
-new BalancedEventSource(['/a'], { policy: 'least-loaded' });
+new BalancedEventSource(['/a'], { policy: 'fastest' });
 // @ts-expect-error unknown option
 new BalancedEventSource(['/a'], { retries: 3 });
 // @ts-expect-error urls must be strings or URLs

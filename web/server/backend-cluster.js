@@ -216,6 +216,8 @@ export async function startCluster(options = {}) {
     ],
     chat,
     cors: createCors(config.allowedOrigins),
+    // Every backend's open streams by origin, for the load events.
+    peerLoads: () => Object.fromEntries(backends.map((b) => [describeBackend(b, { ...config, chat }).origin, b.streams.size])),
     stream: {
       heartbeatMs: config.heartbeatMs,
       maxBufferedBytes: config.maxBufferedBytes,

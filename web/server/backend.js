@@ -134,6 +134,7 @@ function serve(backend, context, req, res, mode, settings, source) {
     resumeId: resume.id,
     context: context.stream,
     drainingMs: () => (backend.drainUntil === null ? null : Math.max(0, backend.drainUntil - Date.now())),
+    loads: () => ({ load: backend.streams.size, peers: context.peerLoads() }),
   });
 }
 

@@ -83,7 +83,7 @@ export class SseStream {
    * `streams` is the backend's set of open streams (this one joins it until
    * it ends); `mode` and `settings` the backend's fault mode at the request.
    */
-  constructor({ req, res, mode, settings, source, streams, stalled, resumeId, context, drainingMs = () => null }) {
+  constructor({ req, res, mode, settings, source, streams, stalled, resumeId, context, drainingMs = () => null, loads = () => null }) {
     this.req = req;
     this.res = res;
     this.mode = mode;
@@ -93,6 +93,8 @@ export class SseStream {
     this.resumeId = resumeId;
     /** Milliseconds until the backend goes away, when it drains; else null. */
     this.drainingMs = drainingMs;
+    /** { load, peers } to advertise with each heartbeat, or null. */
+    this.loads = loads;
     // 'stall': headers go out, then nothing more is ever written.
     this.stalled = stalled;
     this.heartbeat = null;
@@ -368,6 +370,15 @@ export class SseStream {
     else res.end();
   }
 
+  /**
+   * The control event of load: this backend's open streams and its peers'
+   * by origin (README, "Servers speak to their clients").
+   */
+  sendLoad() {
+    const loads = this.loads();
+    return loads === null || this.write(`event: sse-balancer.load\ndata: ${JSON.stringify(loads)}\n\n`);
+  }
+
   /** The stream opens (headers and a comment) once the store has answered. */
   open() {
     this.openResponse();
@@ -415,7 +426,10 @@ export class SseStream {
     }
     this.pending = null;
     if (this.done) return;
-    this.heartbeat = setInterval(() => this.write(`event: heartbeat\ndata: ${Date.now()}\n\n`), this.context.heartbeatMs);
+    this.sendLoad();
+    this.heartbeat = setInterval(() => {
+      if (this.write(`event: heartbeat\ndata: ${Date.now()}\n\n`)) this.sendLoad();
+    }, this.context.heartbeatMs);
     this.heartbeat.unref?.();
   }
 
