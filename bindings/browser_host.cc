@@ -45,6 +45,10 @@ void BrowserHost::NotifyFailover(std::optional<std::size_t> from,
        static_cast<double>(to), static_cast<double>(reason));
 }
 
+void BrowserHost::NotifyEndpointsChanged() {
+  Send(HostOp::kEndpointsChanged, 0);
+}
+
 bool BrowserHost::IsAlive(ConnectionId id) {
   return Send(HostOp::kIsAlive, id) == 1;
 }

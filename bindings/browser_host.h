@@ -32,6 +32,7 @@ class BrowserHost final : public Host {
   void NotifyError(std::size_t endpoint, FailureReason reason) override;
   void NotifyFailover(std::optional<std::size_t> from, std::size_t to,
                       FailureReason reason) override;
+  void NotifyEndpointsChanged() override;
 
   /// Whether connection `id` still looks usable (its EventSource is not
   /// CLOSED, or it is waiting for its URL).

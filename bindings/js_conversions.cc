@@ -59,7 +59,7 @@ constexpr const char* kOptionNames =
 
 constexpr const char* kTableNames =
     "lastEventId,ops,textOps,hostOps,options,policies,states,reasons,"
-    "balancerStats,endpointStats,defaultParam,defaultLastEventId";
+    "balancerStats,endpointStats,defaultParam,defaultLastEventId,endpointUrls";
 constexpr const char* kBalancerStatNames =
     "readyState,activeEndpoint,offline,idResets,connectsLastMinute.used,"
     "connectsLastMinute.limit";
@@ -198,7 +198,8 @@ std::string TextOf(TextOut which) {
       std::string_view names = kTableNames;
       for (int i = 0; !names.empty(); ++i) {
         const std::size_t comma = std::min(names.find(','), names.size());
-        if (i != static_cast<int>(TextOut::kLastEventId)) {
+        if (i != static_cast<int>(TextOut::kLastEventId) &&
+            i != static_cast<int>(TextOut::kEndpointUrls)) {
           out.append(names.substr(0, comma));
           out += '=';
           out += TextOf(static_cast<TextOut>(i));
@@ -223,7 +224,8 @@ std::string TextOf(TextOut which) {
     case TextOut::kDefaultLastEventId:
       return BalancerOptions{}.initial_last_event_id;
     case TextOut::kLastEventId:
-      break;
+    case TextOut::kEndpointUrls:
+      break;  // a handle's (TextOfJs in module.cc)
   }
   return {};
 }

@@ -39,6 +39,9 @@ struct WasmBalancer {
   std::unique_ptr<Balancer> balancer;
   /// Endpoints the next request pick must not choose.
   std::vector<std::size_t> excluded;
+  /// The next endpoint list (nextUrl, nextWeight), until applyEndpoints.
+  std::vector<std::string> next_urls;
+  std::vector<double> next_weights;
 };
 
 WasmBalancer& From(Handle handle) {
@@ -50,6 +53,41 @@ double Endpoint(std::optional<std::size_t> endpoint) {
 }
 
 // A started balancer's calls; `a` and `b` as protocol.h describes them.
+// What servers and the page tell a started balancer about the fleet: a
+// drain, loads, a new endpoint list.
+double CallFleet(WasmBalancer& core, Op op, double a, double b) {
+  Balancer& balancer = *core.balancer;
+  const auto id = static_cast<ConnectionId>(a);
+  switch (op) {
+    case Op::kDrain:
+      balancer.OnDrain(id, b);
+      return 0;
+    case Op::kSetLoad:
+      balancer.SetLoad(static_cast<std::size_t>(a), b);
+      return 0;
+    case Op::kLoadReport:
+      balancer.OnLoadReport(id);
+      return 0;
+    case Op::kNextWeight: {
+      if (!(a >= 0 && a < 1e6)) return kNaN;
+      const auto at = static_cast<std::size_t>(a);
+      if (core.next_weights.size() <= at) core.next_weights.resize(at + 1, 1.0);
+      core.next_weights[at] = b;
+      return 0;
+    }
+    case Op::kApplyEndpoints: {
+      std::vector<std::string> urls = std::move(core.next_urls);
+      std::vector<double> weights = std::move(core.next_weights);
+      core.next_urls.clear();
+      core.next_weights.clear();
+      balancer.SetEndpoints(std::move(urls), std::move(weights));
+      return 0;
+    }
+    default:
+      return kNaN;
+  }
+}
+
 double CallStarted(WasmBalancer& core, Op op, double a, double b) {
   Balancer& balancer = *core.balancer;
   const auto id = static_cast<ConnectionId>(a);
@@ -98,15 +136,6 @@ double CallStarted(WasmBalancer& core, Op op, double a, double b) {
     case Op::kResume:
       balancer.OnResume(core.host.IsAlive(balancer.active_connection()));
       return 0;
-    case Op::kDrain:
-      balancer.OnDrain(id, b);
-      return 0;
-    case Op::kSetLoad:
-      balancer.SetLoad(static_cast<std::size_t>(a), b);
-      return 0;
-    case Op::kLoadReport:
-      balancer.OnLoadReport(id);
-      return 0;
     case Op::kRefresh:
       balancer.RefreshHealth();
       return 0;
@@ -114,6 +143,7 @@ double CallStarted(WasmBalancer& core, Op op, double a, double b) {
       return StatValue(balancer, static_cast<int>(a), static_cast<int>(b),
                        core.host.NowMs());
     default:
+      return CallFleet(core, op, a, b);
       return kNaN;
   }
 }
@@ -176,6 +206,9 @@ double Text(Handle handle, int code, double a, const std::string& text) {
     case TextOp::kStickyKey:
       core.sticky_key = text;
       return 0;
+    case TextOp::kNextUrl:
+      core.next_urls.push_back(text);
+      return 0;
     case TextOp::kLastEventIdParam:
       core.options.last_event_id_param = text;
       return 0;
@@ -192,6 +225,16 @@ double Text(Handle handle, int code, double a, const std::string& text) {
 
 std::string TextOfJs(Handle handle, int code) {
   const auto which = static_cast<TextOut>(code);
+  if (which == TextOut::kEndpointUrls) {
+    const WasmBalancer& core = From(handle);
+    std::string out;
+    if (!core.balancer) return out;
+    for (const auto& endpoint : core.balancer->endpoints()) {
+      if (!out.empty()) out += '\n';
+      out += endpoint.url;
+    }
+    return out;
+  }
   if (which != TextOut::kLastEventId) return TextOf(which);
   const WasmBalancer& core = From(handle);
   return core.balancer ? core.balancer->last_event_id()

@@ -31,31 +31,35 @@ namespace sse_balancer::bindings {
   X(Drain, drain)           /* a: connection, b: ms until its server goes */ \
   X(SetLoad, setLoad)       /* a: endpoint, b: its advertised load */        \
   X(LoadReport, loadReport) /* a: connection: new loads arrived on it */     \
-  X(Refresh, refresh)       /* cool-downs/ejections that ran out end */      \
-  X(Stat, stat)             /* a: endpoint (-1: balancer), b: field */       \
-  X(Default, default)       /* a: option index -> its default */             \
-  X(HeapInUse, heapInUse)   /* (no handle) bytes malloc'd */                 \
-  X(HeapSize, heapSize)     /* (no handle) the Wasm heap's size */
+  X(NextWeight, nextWeight) /* a: index in the next list, b: its weight */   \
+  X(ApplyEndpoints, applyEndpoints) /* the next list replaces the list */    \
+  X(Refresh, refresh)     /* cool-downs/ejections that ran out end */        \
+  X(Stat, stat)           /* a: endpoint (-1: balancer), b: field */         \
+  X(Default, default)     /* a: option index -> its default */               \
+  X(HeapInUse, heapInUse) /* (no handle) bytes malloc'd */                   \
+  X(HeapSize, heapSize)   /* (no handle) the Wasm heap's size */
 
 /// JS -> core with a string: text(handle, op, a, string) -> number.
-#define SSEB_TEXT_OPS(X)                                              \
-  X(AddUrl, addUrl)                     /* not started, in order */   \
-  X(Policy, policy)                     /* not started */             \
-  X(LastEventIdParam, lastEventIdParam) /* "" turns it off */         \
-  X(LastEventId, lastEventId)           /* not started */             \
-  X(StickyKey, stickyKey)               /* the sticky policy's key */ \
+#define SSEB_TEXT_OPS(X)                                                \
+  X(AddUrl, addUrl)                     /* not started, in order */     \
+  X(Policy, policy)                     /* not started */               \
+  X(LastEventIdParam, lastEventIdParam) /* "" turns it off */           \
+  X(LastEventId, lastEventId)           /* not started */               \
+  X(StickyKey, stickyKey)               /* the sticky policy's key */   \
+  X(NextUrl, nextUrl)                   /* appended to the next list */ \
   X(Message, message) /* a: connection, string: id -> endpoint or -1 */
 
 /// Core -> JS: host(op, a, b, c, string) -> number.
-#define SSEB_HOST_OPS(X)                                                  \
-  X(OpenSource, openSource)         /* a: connection, b: endpoint, URL */ \
-  X(CloseSource, closeSource)       /* a: connection */                   \
-  X(StartTimer, startTimer)         /* a: timer, b: delay in whole ms */  \
-  X(CancelTimer, cancelTimer)       /* a: timer */                        \
-  X(IsAlive, isAlive)               /* a: connection -> 1 if usable */    \
-  X(NotifyOpen, notifyOpen)         /* a: endpoint */                     \
-  X(NotifyError, notifyError)       /* a: endpoint, b: reason */          \
-  X(NotifyFailover, notifyFailover) /* a: from (-1), b: to, c: reason */
+#define SSEB_HOST_OPS(X)                                                      \
+  X(OpenSource, openSource)             /* a: connection, b: endpoint, URL */ \
+  X(CloseSource, closeSource)           /* a: connection */                   \
+  X(StartTimer, startTimer)             /* a: timer, b: delay in whole ms */  \
+  X(CancelTimer, cancelTimer)           /* a: timer */                        \
+  X(IsAlive, isAlive)                   /* a: connection -> 1 if usable */    \
+  X(NotifyOpen, notifyOpen)             /* a: endpoint */                     \
+  X(NotifyError, notifyError)           /* a: endpoint, b: reason */          \
+  X(NotifyFailover, notifyFailover)     /* a: from (-1), b: to, c: reason */  \
+  X(EndpointsChanged, endpointsChanged) /* the list changed: re-read it */
 
 #define SSEB_ENUMERATOR(name, js) k##name,
 #define SSEB_JS_NAME(name, js) "," #js
@@ -90,6 +94,7 @@ enum class TextOut : int {
   kEndpointStats,       ///< endpoint fields of kStat; "a.b" nests
   kDefaultParam,        ///< the default lastEventIdParam
   kDefaultLastEventId,  ///< the default lastEventId
+  kEndpointUrls,        ///< the handle's endpoint URLs, one per line
 };
 
 }  // namespace sse_balancer::bindings

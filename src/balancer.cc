@@ -293,7 +293,7 @@ std::optional<std::size_t> Balancer::PickForRequest(
   std::vector<std::size_t> healthy;
   std::vector<std::size_t> any;
   for (std::size_t i = 0; i < endpoints_.size(); ++i) {
-    if (excluded(i)) continue;
+    if (excluded(i) || endpoints_[i].retired) continue;
     any.push_back(i);
     if (endpoints_[i].health.up()) healthy.push_back(i);
   }
@@ -379,7 +379,8 @@ std::vector<std::size_t> Balancer::Eligible() const {
   std::vector<std::size_t> on_probation;
   for (std::size_t i = 0; i < endpoints_.size(); ++i) {
     const Endpoint& endpoint = endpoints_[i];
-    if (endpoint.connection != EndpointState::kIdle || !endpoint.health.up()) {
+    if (endpoint.connection != EndpointState::kIdle || !endpoint.health.up() ||
+        endpoint.retired) {
       continue;
     }
     (endpoint.health.probation() ? on_probation : trusted).push_back(i);
@@ -489,6 +490,7 @@ void Balancer::Connect(std::size_t index, FailureReason reason) {
   if (previous_ && *previous_ != index) {
     host_.NotifyFailover(previous_, index, reason);
   }
+  if (!closed_ && active_connection_ == id) PurgeRetired();
 }
 
 void Balancer::ScheduleOutageRound(bool new_round) {

@@ -164,6 +164,12 @@ class Balancer {
   /// before break, as for a drain) with the probability that brings the
   /// load to the mean in expectation, at most once per kRebalanceEveryMs.
   void OnLoadReport(ConnectionId id);
+  /// A new endpoint list (in its order; `weights` as in BalancerOptions). An
+  /// endpoint in both keeps its health and counters; a new one starts idle;
+  /// a removed one goes, except the one streaming: it is retired (never
+  /// picked) and the stream moves off it as for a drain, then it goes.
+  /// `urls` must be non-empty and without repeats (the bindings check).
+  void SetEndpoints(std::vector<std::string> urls, std::vector<double> weights);
 
   /// The browser went offline: attempts pause (a slow probe continues in
   /// case the signal is wrong); an open stream is left alone.
@@ -240,6 +246,10 @@ class Balancer {
   void PromoteStandby();
   void AbandonStandby(std::optional<FailureReason> failure);
   void CancelDrain();
+  // Endpoint lists (balancer_endpoints.cc).
+  void Reindex(std::vector<Endpoint> next,
+               const std::vector<std::size_t>& old_of);
+  void PurgeRetired();
   /// A stream that opened and delivered events, then ended: not a failed
   /// attempt. Its endpoint stays eligible with a fresh backoff.
   void RecordHealthyEnd(std::size_t index);

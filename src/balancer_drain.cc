@@ -139,10 +139,12 @@ void Balancer::PromoteStandby() {
     if (options_.watchdog.connect_timeout_ms > 0) {
       ArmWatchdog(options_.watchdog.connect_timeout_ms);
     }
+    PurgeRetired();
     return;
   }
   // It opened before it took over: it is the open stream now.
   OnOpen(next.id);
+  if (!closed_ && active_connection_ == next.id) PurgeRetired();
 }
 
 void Balancer::AbandonStandby(std::optional<FailureReason> failure) {
@@ -155,6 +157,14 @@ void Balancer::AbandonStandby(std::optional<FailureReason> failure) {
   } else {
     endpoints_[standby.endpoint].connection = EndpointState::kIdle;
   }
+  // Still on an endpoint that was removed: try to leave it again.
+  if (failure && !closed_ && active_ && endpoints_[*active_].retired &&
+      drain_timer_ == 0) {
+    move_for_load_ = false;
+    drain_timer_ = ++next_timer_;
+    host_.StartTimer(drain_timer_, options_.backoff.min_ms);
+  }
+  if (!closed_) PurgeRetired();
 }
 
 void Balancer::CancelDrain() {

@@ -35,6 +35,9 @@ struct Endpoint {
   double weight = 1;
   /// The load its server last advertised (e.g. open streams); -1: unknown.
   double load = -1;
+  /// Removed from the list while the stream was on it: never picked again,
+  /// dropped once the stream has moved off it.
+  bool retired = false;
   /// While kOpen: when the stream opened.
   double opened_at_ms = 0;
 

@@ -44,6 +44,9 @@ class Host {
   /// whether or not it ever opened) to `to` because of `reason`.
   virtual void NotifyFailover(std::optional<std::size_t> from, std::size_t to,
                               FailureReason reason) = 0;
+  /// The endpoint list changed (SetEndpoints, or a removed endpoint the
+  /// stream has left): indices name other endpoints from now on.
+  virtual void NotifyEndpointsChanged() {}
 };
 
 }  // namespace sse_balancer

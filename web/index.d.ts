@@ -251,6 +251,13 @@ export interface BalancedEventSourceEventMap {
  * to another when the active one fails, carrying the last event id and
  * dropping replayed duplicates.
  */
+/** One entry of `setEndpoints()` or of the `sse-balancer.endpoints` event. */
+export interface EndpointEntry {
+  url: string | URL;
+  /** For the weighted policy (default 1); a positive number up to 1e6. */
+  weight?: number;
+}
+
 export declare class BalancedEventSource extends EventTarget {
   /**
    * @param urls One URL or a list; relative URLs resolve against the
@@ -291,6 +298,16 @@ export declare class BalancedEventSource extends EventTarget {
    * @throws DOMException `InvalidStateError` after `close()`.
    */
   fetch(input: string | URL, init?: BalancedRequestInit): Promise<BalancedResponse>;
+  /**
+   * Replaces the endpoint list while the stream runs (a server can send the
+   * same as an `sse-balancer.endpoints` event). Entries are URLs, or
+   * `{ url, weight }` for the weighted policy; checked as the constructor
+   * checks its list (same errors). An endpoint in both lists keeps its
+   * health; a removed one that is streaming is left without a gap (the next
+   * pick opens first). With `share`, it changes every tab's stream.
+   * @throws DOMException `InvalidStateError` after `close()`.
+   */
+  setEndpoints(list: ReadonlyArray<string | URL | EndpointEntry>): void;
   /** Closes for good: nothing stays open or pending, no event fires after. */
   close(): void;
 

@@ -210,6 +210,8 @@ const CONTROL_DRAIN = `${CONTROL_PREFIX}drain`;
  * server's load (e.g. open streams), and optionally its peers' by origin.
  */
 const CONTROL_LOAD = `${CONTROL_PREFIX}load`;
+/** `event: sse-balancer.endpoints`, `data: {"endpoints": [{"url": "…", "weight": 2}, "…"]}`: the current list. */
+const CONTROL_ENDPOINTS = `${CONTROL_PREFIX}endpoints`;
 
 export const defaults = Object.freeze(
   Object.fromEntries(Object.entries(OPTIONS).map(([k, v]) => [k, v.default])),
@@ -304,7 +306,7 @@ export class BalancedEventSource extends EventTarget {
   /** The page's listeners of event types: type -> [{ callback, capture, once, removed }]. */
   #listeners = new Map();
   /** Event types the core's listener hears on every EventSource. */
-  #types = new Set(['open', 'error', 'message', CONTROL_DRAIN, CONTROL_LOAD]);
+  #types = new Set(['open', 'error', 'message', CONTROL_DRAIN, CONTROL_LOAD, CONTROL_ENDPOINTS]);
   /** The live underlying EventSources, by connection id: { source, gate }. */
   #sources = new Map();
   /** Connections waiting for the urlProvider's answer. */
@@ -346,7 +348,14 @@ export class BalancedEventSource extends EventTarget {
         share,
         urls: endpoints,
         options: own,
-        face: { deliver: (event) => this.#deliver(event), emit: (event) => this.dispatchEvent(event), types: () => [...this.#listeners.keys()] },
+        face: {
+          deliver: (event) => this.#deliver(event),
+          emit: (event) => this.dispatchEvent(event),
+          types: () => [...this.#listeners.keys()],
+          urls: (list) => {
+            this.#urls = list;
+          },
+        },
       });
       return;
     }
@@ -384,7 +393,7 @@ export class BalancedEventSource extends EventTarget {
   #host(op, a, b, c, text) {
     switch (op) {
       case HOST.openSource:
-        if (this.#urlProvider === null) this.#openSource(a, text, b);
+        if (this.#urlProvider === null) this.#openSource(a, text);
         else this.#resolveUrl(a, b, text);
         break;
       case HOST.closeSource:
@@ -396,6 +405,9 @@ export class BalancedEventSource extends EventTarget {
       case HOST.cancelTimer:
         clearTimeout(this.#timers.get(a));
         this.#timers.delete(a);
+        break;
+      case HOST.endpointsChanged:
+        this.#urls = core.textOf(this.#h, TABLE.endpointUrls).split('\n');
         break;
       case HOST.isAlive:
         return this.#awaiting.has(a) || (this.#sources.get(a)?.source.readyState ?? CLOSED) !== CLOSED ? 1 : 0;
@@ -421,12 +433,12 @@ export class BalancedEventSource extends EventTarget {
 
   // Opens the EventSource of connection `id` with the core's listener for
   // every forwarded type.
-  #openSource(id, url, endpoint) {
+  #openSource(id, url) {
     const source = new this.#EventSource(url, { withCredentials: this.#withCredentials });
     liveCount.eventSources++;
     const gate = (event) => this.#onSourceEvent(id, event);
     for (const type of this.#types) source.addEventListener(type, gate);
-    this.#sources.set(id, { source, gate, endpoint });
+    this.#sources.set(id, { source, gate, origin: new URL(url).origin });
   }
 
   #closeSource(id) {
@@ -808,15 +820,49 @@ export class BalancedEventSource extends EventTarget {
       core.call(this.#h, OP.drain, connectionId, Math.min(Math.max(body.withinMs, 0), 3.6e6));
     } else if (event.type === CONTROL_LOAD) {
       this.#onLoad(connectionId, body);
+    } else if (event.type === CONTROL_ENDPOINTS) {
+      try {
+        // A relative URL in the list is relative to the stream that sent it.
+        const base = this.#sources.get(connectionId)?.source.url;
+        const { urls, weights } = normalizeEndpointList(resolveEntries(body?.endpoints, base));
+        this.#applyEndpoints(urls, weights);
+      } catch (error) {
+        // The server's mistake, not the page's: a warning naming it, and the list stands.
+        console.warn(`sse-balancer: ignored the endpoint list sent by ${this.#sources.get(connectionId)?.source.url}: ${error.message}`);
+      }
     }
+  }
+
+  /**
+   * Replaces the endpoint list while the stream runs, for apps that discover
+   * their backends themselves (servers can send the same as a control event):
+   * URL strings, or `{ url, weight }` objects for the weighted policy,
+   * checked as the constructor checks its list. An endpoint in both lists
+   * keeps its health and counters, a new one joins, a removed one is left; if
+   * the stream is on a removed one, it moves off first (make before break).
+   * With `share`, every tab's list changes (the leader's stream).
+   */
+  setEndpoints(list) {
+    if (this.#closed) throw new DOMException('BalancedEventSource.setEndpoints: the source is closed', 'InvalidStateError');
+    const { urls, weights } = normalizeEndpointList(list);
+    if (this.#share) this.#share.setEndpoints(list);
+    else this.#applyEndpoints(urls, weights);
+  }
+
+  #applyEndpoints(urls, weights) {
+    if (weights === null && urls.length === this.#urls.length && urls.every((u, i) => u === this.#urls[i])) return;
+    for (const url of urls) core.text(this.#h, TEXT.nextUrl, 0, url);
+    weights?.forEach((weight, i) => core.call(this.#h, OP.nextWeight, i, weight));
+    core.call(this.#h, OP.applyEndpoints, 0, 0);
   }
 
   // The loads a server advertised: its own, and its peers' by origin.
   #onLoad(connectionId, body) {
-    const from = this.#sources.get(connectionId)?.endpoint;
+    const from = this.#sources.get(connectionId)?.origin;
     const peers = body !== null && typeof body?.peers === 'object' ? body.peers : {};
     this.#urls.forEach((url, i) => {
-      const load = i === from && Number.isFinite(body?.load) ? body.load : peers[new URL(url).origin];
+      const origin = new URL(url).origin;
+      const load = origin === from && Number.isFinite(body?.load) ? body.load : peers[origin];
       if (Number.isFinite(load) && load >= 0) core.call(this.#h, OP.setLoad, i, load);
     });
     core.call(this.#h, OP.loadReport, connectionId, 0);
@@ -843,7 +889,7 @@ export class BalancedEventSource extends EventTarget {
         (href) =>
           this.#guard(() => {
             // Closed meanwhile (a failover, close()): nothing to open.
-            if (this.#awaiting.delete(connectionId)) this.#openSource(connectionId, href, endpoint);
+            if (this.#awaiting.delete(connectionId)) this.#openSource(connectionId, href);
           }),
         (error) =>
           this.#guard(() => {
@@ -957,6 +1003,44 @@ function normalizeUrls(urls) {
     throw new TypeError('BalancedEventSource: urls must contain at least one URL');
   }
   return out;
+}
+
+/** A server's endpoint list with its relative URLs resolved against `base`. */
+function resolveEntries(list, base) {
+  if (!Array.isArray(list) || base === undefined) return list;
+  const resolve = (url) => {
+    try {
+      return new URL(url, base).href;
+    } catch {
+      return url; // normalizeEndpointList names it
+    }
+  };
+  return list.map((e) => (typeof e === 'string' ? resolve(e) : e !== null && typeof e?.url === 'string' ? { ...e, url: resolve(e.url) } : e));
+}
+
+/** An endpoint list of setEndpoints(): URLs, or `{ url, weight }` objects. */
+function normalizeEndpointList(list) {
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new TypeError(`BalancedEventSource.setEndpoints: the list must be a non-empty array, got ${describe(list)}`);
+  }
+  const entries = list.map((entry, i) => {
+    if (typeof entry === 'string' || entry instanceof URL) return { url: entry, weight: undefined };
+    if (entry === null || typeof entry !== 'object') {
+      throw new TypeError(`BalancedEventSource.setEndpoints: entry ${i} must be a URL or { url, weight }, got ${describe(entry)}`);
+    }
+    if (entry.weight !== undefined && !(typeof entry.weight === 'number' && entry.weight > 0 && entry.weight <= 1e6)) {
+      throw new TypeError(`BalancedEventSource.setEndpoints: entry ${i}'s weight must be a positive number, got ${describe(entry.weight)}`);
+    }
+    return entry;
+  });
+  const urls = normalizeUrls(entries.map((e) => e.url));
+  if (entries.every((e) => e.weight === undefined)) return { urls, weights: null };
+  const weightOf = new Map();
+  entries.forEach((e) => {
+    const href = new URL(String(e.url), baseUrl()).href;
+    if (!weightOf.has(href)) weightOf.set(href, e.weight ?? 1);
+  });
+  return { urls, weights: urls.map((u) => weightOf.get(u) ?? 1) };
 }
 
 function normalizeOptions(options) {

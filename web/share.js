@@ -247,7 +247,9 @@ class TabShare {
     if (!this.#inner) return;
     const now = Date.now();
     for (const [tab, at] of this.#tabs) if (now - at > TAB_GONE_MS) this.#tabs.delete(tab);
-    this.#post({ kind: 'state', state: this.#snapshot() });
+    const state = this.#snapshot();
+    this.#face.urls(state.stats.endpoints.map((e) => e.url));
+    this.#post({ kind: 'state', state });
   }
 
   #snapshot() {
@@ -275,7 +277,13 @@ class TabShare {
         if (!this.#inner) this.#face.emit(lifecycleEventOf(message));
         break;
       case 'state':
-        if (!this.#inner) this.#state = message.state;
+        if (!this.#inner) {
+          this.#state = message.state;
+          this.#face.urls(message.state.stats.endpoints.map((e) => e.url));
+        }
+        break;
+      case 'setEndpoints':
+        if (this.#inner) this.#inner.setEndpoints(message.list);
         break;
       case 'leader':
         if (!this.#inner) this.#state = null; // a new leader: connecting until it says more
@@ -343,6 +351,12 @@ class TabShare {
       this.#picks.set(request, finish);
       this.#post({ kind: 'pick', from: this.#tab, request, tried });
     });
+  }
+
+  /** A new endpoint list: the leader's stream takes it (validated by the caller). */
+  setEndpoints(list) {
+    if (this.#inner) this.#inner.setEndpoints(list);
+    else this.#post({ kind: 'setEndpoints', list: list.map((e) => (e instanceof URL ? e.href : e)) });
   }
 
   requestFailed(index) {

@@ -3,7 +3,7 @@
 // stream (make before break). A rolling restart of every backend, as a
 // deploy does it, costs the clients nothing.
 import { test, expect } from '@playwright/test';
-import { startEnv, expectContiguous, until } from './fixtures.js';
+import { startEnv, expectContiguous, openHarness, until } from './fixtures.js';
 
 let env;
 test.afterEach(async () => {
@@ -13,11 +13,7 @@ test.afterEach(async () => {
 /** `count` balanced sources in one page (one browser profile), recording what they deliver. */
 async function openClients(browser, count) {
   const context = await browser.newContext();
-  const page = await context.newPage();
-  const pageErrors = [];
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(env.harnessUrl);
-  await page.waitForFunction(() => window.harnessReady === true);
+  const { page, pageErrors } = await openHarness(context, env);
   await page.evaluate(
     ([urls, n]) => {
       window.clients = [];

@@ -49,6 +49,16 @@ export async function startEnv({ count = 3, intervalMs = 40, csp, heartbeatMs = 
   };
 }
 
+/** A new page of `context` on the harness page, ready; with the errors it throws. */
+export async function openHarness(context, env) {
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(env.harnessUrl);
+  await page.waitForFunction(() => window.harnessReady === true);
+  return { page, pageErrors };
+}
+
 export const test = base.extend({
   env: async ({}, use) => {
     const env = await startEnv();

@@ -160,6 +160,87 @@ test.describe('test page server: static files', () => {
   });
 });
 
+/** The first bytes of an SSE stream at `url`, up to and including the frame of `type`. */
+function readUntilEvent(url, type) {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { timeout: 5000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => {
+        text += d;
+        const at = text.indexOf(`event: ${type}\n`);
+        if (at >= 0 && text.indexOf('\n\n', at) > 0) {
+          req.destroy();
+          resolve(text);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`no ${type} event from ${url}`)));
+    req.on('error', reject);
+  });
+}
+
+test.describe('control API: adding and removing backends', () => {
+  let server;
+  test.beforeAll(async () => {
+    server = await startServer({ portBase: 0, logRate: 0, backends: 2 });
+  });
+  test.afterAll(async () => {
+    await server.stop();
+  });
+  const call = (method, p, { body, token = true } = {}) =>
+    rawRequest(server.pageOrigin, p, {
+      method,
+      headers: {
+        ...(token ? { 'X-Control-Token': server.controlToken } : {}),
+        // Node sends a DELETE body only with its length given.
+        ...(body === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(JSON.stringify(body)) }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+
+  test('POST adds, DELETE removes, with the token only; bad and conflicting calls get clear errors', async () => {
+    const noToken = await call('POST', '/api/backends', { token: false });
+    expect(noToken.status).toBe(403);
+    expect(server.cluster.backends).toHaveLength(2);
+
+    const added = await call('POST', '/api/backends');
+    expect(added.status).toBe(201);
+    expect(JSON.parse(added.body)).toMatchObject({ index: 2, removed: false, mode: 'ok', openStreams: 0 });
+    const list = JSON.parse((await rawRequest(server.pageOrigin, '/api/backends')).body);
+    expect(list.map((b) => b.index)).toEqual([0, 1, 2]);
+    // A stream opened now starts with the new list (path of the stream, every member).
+    const head = await readUntilEvent(list[2].url, 'sse-balancer.endpoints');
+    const data = JSON.parse(/event: sse-balancer\.endpoints\ndata: (.*)\n/.exec(head)[1]);
+    expect(data.endpoints.map((e) => e.url)).toEqual(list.map((b) => b.url));
+
+    expect((await call('DELETE', '/api/backends/1', { token: false })).status).toBe(403);
+    const badDrain = await call('DELETE', '/api/backends/1', { body: { drainMs: 'soon' } });
+    expect(badDrain.status).toBe(400);
+    expect(JSON.parse(badDrain.body).error).toMatch(/drainMs must be an integer/);
+    expect((await call('DELETE', '/api/backends/7')).status).toBe(400);
+
+    const removed = await call('DELETE', '/api/backends/1', { body: { drainMs: 0 } });
+    expect(removed.status).toBe(200);
+    expect(JSON.parse(removed.body)).toMatchObject({ index: 1, removed: true, mode: 'down' });
+    const again = await call('DELETE', '/api/backends/1');
+    expect(again.status).toBe(409);
+    expect(JSON.parse(again.body).error).toMatch(/backend 1 was already removed/);
+    const revive = await call('POST', '/api/backends/1/revive');
+    expect(revive.status).toBe(409);
+    expect(JSON.parse(revive.body).error).toMatch(/backend 1 was removed/);
+    const head2 = await readUntilEvent(list[0].url, 'sse-balancer.endpoints');
+    const data2 = JSON.parse(/event: sse-balancer\.endpoints\ndata: (.*)\n/.exec(head2)[1]);
+    expect(data2.endpoints.map((e) => e.url)).toEqual([list[0].url, list[2].url]);
+
+    expect((await call('DELETE', '/api/backends/0')).status).toBe(200);
+    const last = await call('DELETE', '/api/backends/2');
+    expect(last.status).toBe(409);
+    expect(JSON.parse(last.body).error).toMatch(/last backend/);
+    expect(server.cluster.mode(2)).toBe('ok');
+  });
+});
+
 test.describe('control API: the per-process token', () => {
   let server;
   test.beforeAll(async () => {

@@ -4,7 +4,7 @@
 // leader that goes (closed, crashed, navigated away, frozen) hands over
 // without a lost or repeated event.
 import { test, expect } from '@playwright/test';
-import { startEnv, expectContiguous, until } from './fixtures.js';
+import { startEnv, expectContiguous, openHarness, until } from './fixtures.js';
 
 let env;
 test.beforeEach(async () => {
@@ -16,11 +16,7 @@ test.afterEach(async () => {
 
 /** A tab of the harness page streaming `urls` with `options`; records ids, failovers and errors. */
 async function openTab(context, urls, options = { share: true }) {
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(env.harnessUrl);
-  await page.waitForFunction(() => window.harnessReady === true);
+  const { page, pageErrors: errors } = await openHarness(context, env);
   await page.evaluate(
     ([list, opts]) => {
       window.got = { ids: [], data: [], failovers: 0 };

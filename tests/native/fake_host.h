@@ -198,8 +198,14 @@ class FakeHost : public Host {
     if (close_on_failover_) ListenerClose();
   }
 
+  void NotifyEndpointsChanged() override {
+    Log("notify-endpoints-changed");
+    ++endpoints_changed_;
+  }
+
   // Records.
   double now() const { return now_; }
+  int endpoints_changed() const { return endpoints_changed_; }
   const std::vector<OpenedConnection>& opened() const { return opened_; }
   const std::vector<ConnectionId>& closed() const { return closed_; }
   const std::set<ConnectionId>& open_ids() const { return open_ids_; }
@@ -286,6 +292,7 @@ class FakeHost : public Host {
   std::set<ConnectionId> open_ids_;
   std::set<ConnectionId> used_connection_ids_;
   std::size_t max_open_ = 0;
+  int endpoints_changed_ = 0;
   std::vector<FakeTimer> timers_;
   std::size_t max_pending_timers_ = 0;
   std::vector<FakeTimer> started_timers_;

@@ -152,3 +152,8 @@ async function post(): Promise<number> {
 void post;
 // @ts-expect-error idempotent is a boolean
 source.fetch('/x', { idempotent: 'yes' });
+
+// A new endpoint list while the stream runs.
+source.setEndpoints(['/a', new URL('http://127.0.0.1:1/b'), { url: '/c', weight: 2 }]);
+// @ts-expect-error a weight is a number
+source.setEndpoints([{ url: '/c', weight: 'heavy' }]);

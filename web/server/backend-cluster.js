@@ -22,7 +22,7 @@ import { createCors } from './cors.js';
 import { assertMode, checkMs, isPlainObject, modeSettings } from './fault-modes.js';
 import { createOutputPacer } from './output-pacer.js';
 import { DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_TOTAL_BUFFERED_BYTES, DEFAULT_SLOW_CLIENT_MS } from './sse-stream.js';
-import { REQUEST_LOG_LIMIT, createBackend, drainBackend, startBackend, stopBackend } from './backend.js';
+import { REQUEST_LOG_LIMIT, announceEndpoints, createBackend, drainBackend, startBackend, stopBackend } from './backend.js';
 
 export { MODES } from './fault-modes.js';
 export { LOGGED_ID_CHARS, formatEvent } from './sse-format.js';
@@ -43,6 +43,19 @@ export const DEFAULT_CHANNELS = Object.freeze(['chat', 'logs']);
 const STORE_METHODS = ['append', 'since', 'subscribe', 'lastId', 'close'];
 
 /** The cluster's options with their defaults, validated (TypeError / RangeError). */
+/** addBackend() refuses to go past this many backends (removed ones count). */
+const MAX_BACKENDS_EVER = 64;
+
+/** The backends not removed at runtime. */
+const members = (backends) => backends.filter((b) => !b.removed);
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** An error the control API answers with 409 (the request conflicts with the state). */
+function conflict(message) {
+  return Object.assign(new Error(message), { status: 409 });
+}
+
 function clusterOptions(options) {
   const config = {
     count: 3,
@@ -146,6 +159,7 @@ function describeBackend(backend, { host, path, channels, defaultChannel, chat }
   return Object.freeze({
     index: backend.index,
     port: backend.port,
+    removed: backend.removed,
     origin,
     /** Stream of `defaultChannel` at `path`, or null without a defaultChannel. */
     url: defaultChannel !== null ? `${origin}${path}` : null,
@@ -216,8 +230,13 @@ export async function startCluster(options = {}) {
     ],
     chat,
     cors: createCors(config.allowedOrigins),
-    // Every backend's open streams by origin, for the load events.
-    peerLoads: () => Object.fromEntries(backends.map((b) => [describeBackend(b, { ...config, chat }).origin, b.streams.size])),
+    // Every member's open streams by origin, for the load events.
+    peerLoads: () => Object.fromEntries(members(backends).map((b) => [describeBackend(b, { ...config, chat }).origin, b.streams.size])),
+    // The endpoint list of a stream route, announced once backends were
+    // added or removed at runtime (before that, the page's list stands).
+    membershipChanged: false,
+    endpointsFor: (path) =>
+      context.membershipChanged ? members(backends).map((b) => ({ url: `${describeBackend(b, { ...config, chat }).origin}${path}` })) : null,
     stream: {
       heartbeatMs: config.heartbeatMs,
       maxBufferedBytes: config.maxBufferedBytes,
@@ -240,7 +259,13 @@ export async function startCluster(options = {}) {
     if (ownsStore) await store.close();
   });
   return {
-    backends: backends.map((b) => describeBackend(b, { ...config, chat })),
+    /**
+     * Every backend ever started, by index (one added at runtime comes last;
+     * one removed stays, with `removed: true`, and its index is not reused).
+     */
+    get backends() {
+      return backends.map((b) => describeBackend(b, { ...config, chat }));
+    },
     /** The log store of the channels. */
     store,
     channels: Object.freeze([...channels]),
@@ -277,6 +302,7 @@ function clusterControls(backends, context, slowAcceptMs, closeStore) {
   };
   const revive = (i) => {
     const b = get(i);
+    if (b.removed) return Promise.reject(conflict(`backend ${i} was removed from the cluster`));
     return enqueue(i, async () => {
       if (state.closed) throw new Error('cluster is closed');
       if (b.server) {
@@ -314,6 +340,7 @@ function clusterControls(backends, context, slowAcceptMs, closeStore) {
      */
     requestLog: (i) => get(i).requests.slice(-REQUEST_LOG_LIMIT),
     ...streamControls(backends, get, { kill, revive }),
+    ...membershipControls(backends, context, { get, kill, queues, state }),
     async close() {
       state.closed = true;
       for (const f of [...flappers.values()]) f.halt();
@@ -343,8 +370,9 @@ function streamControls(backends, get, { kill, revive }) {
     async rollingRestart(drainMs) {
       checkMs(drainMs, 'drainMs');
       for (let i = 0; i < backends.length; i++) {
+        if (get(i).removed) continue;
         drainBackend(get(i), drainMs);
-        await new Promise((resolve) => setTimeout(resolve, drainMs));
+        await sleep(drainMs);
         await kill(i);
         await revive(i);
       }
@@ -358,6 +386,52 @@ function streamControls(backends, get, { kill, revive }) {
         s.res.end();
       }
       return n;
+    },
+  };
+}
+
+/** Backends added and removed while the cluster runs; every stream hears the new list. */
+function membershipControls(backends, context, { get, kill, queues, state }) {
+  let adding = Promise.resolve();
+  const announce = () => {
+    context.membershipChanged = true;
+    for (const b of backends) announceEndpoints(b);
+  };
+  return {
+    /**
+     * Starts one more backend (on `port`, 0: any) and announces the new list.
+     * Resolves to its index (the next one; indexes are never reused).
+     */
+    addBackend(port = 0) {
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`port must be an integer in [0, 65535], got ${port}`);
+      const step = adding.then(async () => {
+        if (state.closed) throw conflict('cluster is closed');
+        if (backends.length >= MAX_BACKENDS_EVER) throw conflict(`a cluster starts at most ${MAX_BACKENDS_EVER} backends in its life`);
+        const b = createBackend(backends.length, port, context);
+        await startBackend(b, context);
+        backends.push(b);
+        queues.push(Promise.resolve());
+        announce();
+        return b.index;
+      });
+      adding = step.catch(() => {});
+      return step;
+    },
+    /**
+     * Takes backend i out: every stream hears the list without it (its own
+     * clients move off first), it drains for `drainMs`, then goes down for
+     * good. Its index stays, marked removed.
+     */
+    async removeBackend(i, drainMs = 0) {
+      checkMs(drainMs, 'drainMs');
+      const b = get(i);
+      if (b.removed) throw conflict(`backend ${i} was already removed`);
+      if (members(backends).length === 1) throw conflict('the last backend of the cluster cannot be removed');
+      b.removed = true;
+      announce();
+      drainBackend(b, drainMs);
+      await sleep(drainMs);
+      await kill(i);
     },
   };
 }
@@ -412,6 +486,7 @@ function flap(i, options = {}, { get, enqueue, state, context, flappers }) {
   }
   const periodMs = options.periodMs === undefined ? 500 : checkMs(options.periodMs, 'periodMs', MIN_FLAP_PERIOD_MS);
   if (state.closed) throw new Error('cluster is closed');
+  if (b.removed) throw conflict(`backend ${i} was removed from the cluster`);
   if (flappers.has(i)) throw new Error(`backend ${i} is already flapping; stop it first`);
   const f = { stopped: false, timer: null, stopping: null };
   flappers.set(i, f);

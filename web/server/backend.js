@@ -39,6 +39,7 @@ export function createBackend(index, port, context) {
     connections: 0,
     drainUntil: null, // Date.now() by which it goes away, while it drains
     requests: [], // requestLog entries, trimmed to REQUEST_LOG_LIMIT lazily
+    removed: false, // taken out of the cluster at runtime (removeBackend)
     app: express(),
   };
   installRoutes(backend, context);
@@ -85,14 +86,14 @@ function accept(backend, context, req, res, route) {
   const { lastEventId, truncated } = requestedResumeId(req);
   backend.requests.push(Object.freeze({ at: Date.now(), lastEventId, lastEventIdTruncated: truncated, mode, path: route.path }));
   if (backend.requests.length >= 2 * REQUEST_LOG_LIMIT) backend.requests.splice(0, backend.requests.length - REQUEST_LOG_LIMIT);
-  if (mode === 'slow-accept') acceptSlowly(backend, context, req, res, route.source, settings.delayMs);
-  else serve(backend, context, req, res, mode, settings, route.source);
+  if (mode === 'slow-accept') acceptSlowly(backend, context, req, res, route, settings.delayMs);
+  else serve(backend, context, req, res, mode, settings, route);
 }
 
 // 'slow-accept': the connection is accepted but nothing at all (not even the
 // status line) is written until the delay is over; then the request is
 // answered as in mode 'ok'. A client leaving early cancels the timer.
-function acceptSlowly(backend, context, req, res, source, delayMs) {
+function acceptSlowly(backend, context, req, res, route, delayMs) {
   let waiting = true;
   const stopWaiting = () => {
     if (!waiting) return false;
@@ -106,7 +107,7 @@ function acceptSlowly(backend, context, req, res, source, delayMs) {
   const t = setTimeout(() => {
     if (!stopWaiting()) return;
     if (res.destroyed || res.writableEnded || !backend.server) return;
-    serve(backend, context, req, res, 'ok', {}, source);
+    serve(backend, context, req, res, 'ok', {}, route);
   }, delayMs);
   backend.timers.add(t);
   backend.pending.add(stopWaiting);
@@ -114,7 +115,7 @@ function acceptSlowly(backend, context, req, res, source, delayMs) {
 }
 
 /** Answer a stream request in `mode` (any mode but 'slow-accept' and 'down'). */
-function serve(backend, context, req, res, mode, settings, source) {
+function serve(backend, context, req, res, mode, settings, route) {
   if (!context.cors(req, res)) return;
   if (answerFault(res, mode, backend.timers)) return;
   const resume = parseResumeId(req);
@@ -127,7 +128,7 @@ function serve(backend, context, req, res, mode, settings, source) {
     res,
     mode,
     settings,
-    source,
+    source: route.source,
     streams: backend.streams,
     // A stream that joins while the backend is stalled is stalled too.
     stalled: mode === 'stall' || backend.mode === 'stall',
@@ -135,6 +136,7 @@ function serve(backend, context, req, res, mode, settings, source) {
     context: context.stream,
     drainingMs: () => (backend.drainUntil === null ? null : Math.max(0, backend.drainUntil - Date.now())),
     loads: () => ({ load: backend.streams.size, peers: context.peerLoads() }),
+    endpoints: () => context.endpointsFor(route.path),
   });
 }
 
@@ -170,6 +172,19 @@ export function drainBackend(backend, withinMs) {
   backend.drainUntil = Date.now() + withinMs;
   let told = 0;
   for (const stream of backend.streams) if (!stream.over && stream.res.headersSent && stream.sendDrain(withinMs)) told++;
+  return told;
+}
+
+/**
+ * Tells every open stream the cluster's current endpoint list (after a
+ * backend was added or removed). Returns how many streams were told.
+ */
+export function announceEndpoints(backend) {
+  let told = 0;
+  for (const stream of backend.streams) {
+    const list = stream.endpoints();
+    if (list !== null && !stream.over && stream.res.headersSent && stream.sendEndpoints(list)) told++;
+  }
   return told;
 }
 

@@ -7,6 +7,8 @@
 //   GET  /api/token                  { token, header: 'X-Control-Token' }, same-origin pages only
 //   POST /api/backends/:i/kill       (also /revive, /drain with {"withinMs": N}, and /mode with {"mode": "..."}) -> the backend as above
 //   POST /api/restart                a rolling restart: each backend drains, goes down and comes back
+//   POST /api/backends               one more backend -> the backend as above; every stream hears the new list
+//   DELETE /api/backends/:i          backend i leaves (its clients move first, it drains {"drainMs": N}, then stops)
 
 import crypto from 'node:crypto';
 import express from 'express';
@@ -19,6 +21,7 @@ export const CONTROL_TOKEN_HEADER = 'X-Control-Token';
 export function publicBackend(b) {
   return Object.freeze({
     index: b.index,
+    removed: b.removed,
     url: b.url,
     origin: b.origin,
     chatUrl: b.channels.chat,
@@ -83,6 +86,22 @@ export function installControlApi(app, server) {
       const withinMs = req.body?.withinMs ?? server.drainMs;
       if (!Number.isSafeInteger(withinMs) || withinMs < 0 || withinMs > 600_000) return 'withinMs must be an integer number of ms in [0, 600000]';
       server.cluster.drain(i, withinMs);
+    }),
+  );
+  api.post('/backends', async (req, res, next) => {
+    try {
+      const i = await server.cluster.addBackend();
+      res.status(201).json(status(i));
+    } catch (e) {
+      next(e);
+    }
+  });
+  api.delete(
+    '/backends/:i',
+    action(async (i, req) => {
+      const drainMs = req.body?.drainMs ?? 0;
+      if (!Number.isSafeInteger(drainMs) || drainMs < 0 || drainMs > 600_000) return 'drainMs must be an integer number of ms in [0, 600000]';
+      await server.cluster.removeBackend(i, drainMs);
     }),
   );
   // Every backend drains, goes down and comes back, one after the other.

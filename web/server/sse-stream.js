@@ -83,7 +83,7 @@ export class SseStream {
    * `streams` is the backend's set of open streams (this one joins it until
    * it ends); `mode` and `settings` the backend's fault mode at the request.
    */
-  constructor({ req, res, mode, settings, source, streams, stalled, resumeId, context, drainingMs = () => null, loads = () => null }) {
+  constructor({ req, res, mode, settings, source, streams, stalled, resumeId, context, drainingMs = () => null, loads = () => null, endpoints = () => null }) {
     this.req = req;
     this.res = res;
     this.mode = mode;
@@ -95,6 +95,8 @@ export class SseStream {
     this.drainingMs = drainingMs;
     /** { load, peers } to advertise with each heartbeat, or null. */
     this.loads = loads;
+    /** The endpoint list to announce (after the cluster changed), or null. */
+    this.endpoints = endpoints;
     // 'stall': headers go out, then nothing more is ever written.
     this.stalled = stalled;
     this.heartbeat = null;
@@ -385,7 +387,14 @@ export class SseStream {
     if (!this.write(': ok\n\n')) return false;
     // A backend that drains tells every new stream at once too.
     const within = this.drainingMs();
-    return within === null || this.sendDrain(within);
+    if (within !== null && !this.sendDrain(within)) return false;
+    const list = this.endpoints();
+    return list === null || this.sendEndpoints(list);
+  }
+
+  /** The control event of the endpoint list: [{ url, weight? }]. */
+  sendEndpoints(list) {
+    return this.write(`event: sse-balancer.endpoints\ndata: ${JSON.stringify({ endpoints: list })}\n\n`);
   }
 
   /**

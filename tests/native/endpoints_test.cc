@@ -1,0 +1,112 @@
+// Endpoint lists that change while the stream runs (Balancer::SetEndpoints).
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "balancer.h"
+#include "balancer_fixture.h"
+
+namespace sse_balancer::test {
+namespace {
+
+class EndpointsTest : public BalancerTest {
+ protected:
+  void SetUp() override { max_open_allowed_ = 2; }
+
+  void Streaming() {
+    MakeBalancer(3);
+    balancer().Start();
+    OpenActive();
+    ASSERT_NE(Message("1"), kDropEvent);
+    here_ = LastEndpoint();
+    url_ = EndpointAt(here_).url;
+  }
+
+  std::vector<std::string> UrlsBut(std::size_t skip, bool add_one = false) {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < 3; ++i) {
+      if (i != skip) out.push_back(Url(i));
+    }
+    if (add_one) out.push_back("https://new.example/events");
+    return out;
+  }
+
+  std::size_t here_ = 0;
+  std::string url_;
+};
+
+TEST_F(EndpointsTest, AnAddedEndpointJoinsIdleAndTheOthersKeepTheirState) {
+  Streaming();
+  std::vector<std::string> urls = {Url(0), Url(1), Url(2),
+                                   "https://new.example/events"};
+  balancer().SetEndpoints(urls, {1, 1, 1, 3});
+  ASSERT_EQ(balancer().endpoints().size(), 4u);
+  EXPECT_EQ(host_.endpoints_changed(), 1);
+  EXPECT_EQ(balancer().active_endpoint(), std::optional<std::size_t>(here_));
+  EXPECT_EQ(EndpointAt(here_).counters.messages, 1u);
+  EXPECT_EQ(EndpointAt(3).state(), EndpointState::kIdle);
+  EXPECT_EQ(EndpointAt(3).weight, 3);
+  EXPECT_EQ(ConnectionCount(), 1u);  // nothing moves
+}
+
+TEST_F(EndpointsTest, ARemovedIdleEndpointGoesAndIndicesFollow) {
+  Streaming();
+  const std::size_t other = (here_ + 1) % 3;
+  balancer().SetEndpoints(UrlsBut(other), {});
+  ASSERT_EQ(balancer().endpoints().size(), 2u);
+  const auto active = balancer().active_endpoint();
+  ASSERT_TRUE(active.has_value());
+  EXPECT_EQ(EndpointAt(*active).url, url_);
+  EXPECT_EQ(balancer().OnMessage(LastConnectionId(), "2"), active);
+}
+
+TEST_F(EndpointsTest, RemovingTheStreamingEndpointMovesOffItWithoutLoss) {
+  Streaming();
+  const ConnectionId old = LastConnectionId();
+  balancer().SetEndpoints(UrlsBut(here_, true), {});
+  // Still there, retired, until the stream has left it.
+  ASSERT_EQ(balancer().endpoints().size(), 4u);
+  EXPECT_TRUE(balancer().endpoints().back().retired);
+  EXPECT_EQ(balancer().endpoints().back().url, url_);
+  host_.Advance(0);
+  ASSERT_EQ(ConnectionCount(), 2u);
+  const ConnectionId next = LastConnectionId();
+  EXPECT_NE(host_.opened().back().url.find("lastEventId=1"), std::string::npos);
+  EXPECT_EQ(balancer().OnMessage(old, "2").has_value(), true);
+  balancer().OnOpen(next);
+  ASSERT_TRUE(balancer().OnMessage(next, "3").has_value());
+  EXPECT_EQ(host_.open_ids(), std::set<ConnectionId>{next});
+  ASSERT_EQ(balancer().endpoints().size(), 3u);  // the removed one is gone
+  for (const Endpoint& e : balancer().endpoints()) EXPECT_NE(e.url, url_);
+  EXPECT_TRUE(host_.error_notices().empty());
+  EXPECT_EQ(host_.failover_notices().back().reason, FailureReason::kDrain);
+  EXPECT_EQ(host_.endpoints_changed(), 2);  // the new list, then the purge
+}
+
+TEST_F(EndpointsTest, ARemovedEndpointIsNeverPickedAgain) {
+  Streaming();
+  balancer().SetEndpoints(UrlsBut(here_), {});
+  host_.Advance(0);
+  // The move's new stream fails: the stream stays where it is and tries to
+  // leave again later; no connection and no request ever goes to the
+  // removed endpoint.
+  balancer().OnError(LastConnectionId(), ConnectionError::kGaveUp);
+  for (int i = 0; i < 5 && host_.AdvanceToNextTimer(); ++i) {
+  }
+  ASSERT_GE(ConnectionCount(), 3u);
+  for (std::size_t i = 1; i < host_.opened().size(); ++i) {
+    EXPECT_NE(host_.opened()[i].url.rfind(url_, 0), 0u)
+        << host_.opened()[i].url;
+  }
+  for (int i = 0; i < 20; ++i) {
+    const auto pick = balancer().PickForRequest({});
+    ASSERT_TRUE(pick.has_value());
+    EXPECT_FALSE(balancer().endpoints()[*pick].retired);
+  }
+}
+
+}  // namespace
+}  // namespace sse_balancer::test
