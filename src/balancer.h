@@ -87,9 +87,6 @@ inline constexpr double kDrainMoveShare = 0.8;
 /// long after deciding to (spread), so that clients do not move in waves.
 inline constexpr double kRebalanceEveryMs = 10000;
 inline constexpr double kRebalanceSpreadMs = 1000;
-/// Its endpoint's load must exceed the mean by this much (and one stream)
-/// before a client moves.
-inline constexpr double kRebalanceExcess = 1.2;
 
 /// Retry semantics (issue 8, items 4 and 5):
 /// - A stream that opened and delivered at least one event, then ended
@@ -159,10 +156,11 @@ class Balancer {
   void OnDrain(ConnectionId id, double within_ms);
   /// The servers' latest load figure for `endpoint` (< 0: unknown).
   void SetLoad(std::size_t endpoint, double load);
-  /// New load figures arrived on connection `id`. Under the least-loaded
-  /// policy, a client whose endpoint carries more than its share moves (make
-  /// before break, as for a drain) with the probability that brings the
-  /// load to the mean in expectation, at most once per kRebalanceEveryMs.
+  /// New load figures arrived on connection `id`. Under a policy with a
+  /// LoadBound() (least-loaded, sticky), a client whose endpoint carries
+  /// more than that bound times the mean moves (make before break, as for a
+  /// drain) with the probability that brings the load to the policy's
+  /// LoadTarget() in expectation, at most once per kRebalanceEveryMs.
   void OnLoadReport(ConnectionId id);
   /// A new endpoint list (in its order; `weights` as in BalancerOptions). An
   /// endpoint in both keeps its health and counters; a new one starts idle;

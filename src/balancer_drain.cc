@@ -35,8 +35,7 @@ void Balancer::SetLoad(std::size_t endpoint, double load) {
 
 void Balancer::OnLoadReport(ConnectionId id) {
   if (closed_ || id == 0 || id != active_connection_ || !active_ ||
-      standby_.id != 0 || drain_timer_ != 0 ||
-      policy_->name() != "least-loaded") {
+      standby_.id != 0 || drain_timer_ != 0 || policy_->LoadBound() <= 0) {
     return;
   }
   const double now = host_.NowMs();
@@ -54,10 +53,11 @@ void Balancer::OnLoadReport(ConnectionId id) {
   }
   if (known < 2) return;
   const double mean = sum / static_cast<double>(known);
-  if (mine < mean + 1 || mine < kRebalanceExcess * mean) return;
+  if (mine < mean + 1 || mine < policy_->LoadBound() * mean) return;
   last_rebalance_ms_ = now;
-  // Of the `mine` clients here, about mine - mean move.
-  if (rng_.Uniform01() >= (mine - mean) / mine) return;
+  // Of the `mine` clients here, about mine - target move.
+  const double target = policy_->LoadTarget() * mean;
+  if (rng_.Uniform01() >= (mine - target) / mine) return;
   move_for_load_ = true;
   drain_timer_ = ++next_timer_;
   host_.StartTimer(drain_timer_, kRebalanceSpreadMs * rng_.Uniform01());

@@ -19,6 +19,7 @@ class LeastLoadedPolicy final : public Policy {
   std::size_t Pick(const std::vector<Endpoint>& endpoints,
                    const std::vector<std::size_t>& eligible, Rng& rng) override;
   std::string_view name() const override { return "least-loaded"; }
+  double LoadBound() const override { return 1.2; }
 };
 
 }  // namespace sse_balancer

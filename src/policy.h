@@ -27,6 +27,15 @@ class Policy {
                            Rng& rng) = 0;
 
   virtual std::string_view name() const = 0;
+
+  /// How far above the mean advertised load a client's endpoint may be
+  /// before the client moves off it (e.g. 1.2: 20 % above); 0: the policy
+  /// ignores load and its clients never move for it.
+  virtual double LoadBound() const { return 0; }
+  /// The load, as a multiple of the mean, that moving clients bring their
+  /// endpoint down to (in expectation): the mean itself for an even spread,
+  /// the bound for a policy that prefers its clients to stay.
+  virtual double LoadTarget() const { return 1; }
 };
 
 }  // namespace sse_balancer

@@ -85,8 +85,9 @@ class BalancerTest : public ::testing::Test {
 
   // Uses `options.seed` as given.
   void MakeBalancerWithUrls(std::vector<std::string> urls,
-                            std::string_view policy, BalancerOptions options) {
-    std::unique_ptr<Policy> made = MakePolicy(policy);
+                            std::string_view policy, BalancerOptions options,
+                            std::string_view sticky_key = "") {
+    std::unique_ptr<Policy> made = MakePolicy(policy, sticky_key);
     ASSERT_NE(made, nullptr) << policy;
     // The Balancer owns the policy; keep a view of a round-robin one for
     // Order().

@@ -211,6 +211,36 @@ TEST_F(RebalanceTest, AClientOnAnOverloadedEndpointMovesWithTheExcessShare) {
   EXPECT_NEAR(moved, 80, 25);
 }
 
+TEST_F(RebalanceTest, AStickyClientMovesOnlyAboveTheLoadBound) {
+  BalancerOptions options = ExactOptions();
+  int moved = 0;
+  for (std::uint64_t seed = 1; seed <= 200; ++seed) {
+    options.seed = seed;
+    MakeBalancerWithUrls({Url(0), Url(1), Url(2)}, "sticky", options,
+                         "room-" + std::to_string(seed));
+    balancer().Start();
+    OpenActive();
+    const std::size_t here = LastEndpoint();
+    const std::size_t before = ConnectionCount();
+    // 11 against a mean of 9.3: within 1.25 x the mean, nobody moves.
+    for (std::size_t i = 0; i < 3; ++i)
+      balancer().SetLoad(i, i == here ? 11 : 8.5);
+    balancer().OnLoadReport(LastConnectionId());
+    host_.Advance(kRebalanceSpreadMs);
+    ASSERT_EQ(ConnectionCount(), before);
+    // 20 against a mean of 9.3: down to the bound, (20 - 11.7) / 20 move.
+    host_.Advance(kRebalanceEveryMs);
+    for (std::size_t i = 0; i < 3; ++i)
+      balancer().SetLoad(i, i == here ? 20 : 4);
+    balancer().OnLoadReport(LastConnectionId());
+    host_.Advance(kRebalanceSpreadMs);
+    if (ConnectionCount() > before) ++moved;
+    balancer().Close();
+    ResetForNextRun();
+  }
+  EXPECT_NEAR(moved, 83, 25);
+}
+
 TEST_F(RebalanceTest, NoMoveWhenBalancedOrUnderAnotherPolicy) {
   MakeBalancer(3, "least-loaded");
   balancer().Start();

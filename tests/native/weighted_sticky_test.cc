@@ -115,6 +115,60 @@ TEST(StickyPolicyTest, OnlyTheKeysOfAnEndpointThatGoesMove) {
   for (const int n : spread) EXPECT_NEAR(n, 500, 80);  // keys spread evenly
 }
 
+// Keys among "user-0", "user-1", ... whose first choice is `endpoint`.
+std::vector<std::string> KeysPreferring(const std::vector<Endpoint>& endpoints,
+                                        std::size_t endpoint, int count) {
+  std::vector<std::string> out;
+  Rng rng(1);
+  for (int k = 0; static_cast<int>(out.size()) < count; ++k) {
+    const std::string key = "user-" + std::to_string(k);
+    if (MakePolicy("sticky", key)
+            ->Pick(endpoints, All(endpoints.size()), rng) == endpoint) {
+      out.push_back(key);
+    }
+  }
+  return out;
+}
+
+TEST(StickyPolicyTest, AnEndpointAboveTheLoadBoundIsPassedOver) {
+  auto endpoints = Endpoints({1, 1, 1});
+  const std::string key = KeysPreferring(endpoints, 0, 1).front();
+  auto policy = MakePolicy("sticky", key);
+  Rng rng(1);
+  const std::size_t second = policy->Pick(endpoints, {1, 2}, rng);
+  // No figures: the first choice. Within the bound (1.25 x (12+10+10+1)/3 =
+  // 13.75 >= 12 + 1): still the first choice.
+  EXPECT_EQ(policy->Pick(endpoints, All(3), rng), 0u);
+  endpoints[0].load = 12;
+  endpoints[1].load = endpoints[2].load = 10;
+  EXPECT_EQ(policy->Pick(endpoints, All(3), rng), 0u);
+  // Above it: the key's second choice, not just any endpoint.
+  endpoints[0].load = 30;
+  endpoints[1].load = endpoints[2].load = 5;
+  EXPECT_EQ(policy->Pick(endpoints, All(3), rng), second);
+  // Only one figure known: no mean to bound by, the first choice.
+  endpoints[1].load = endpoints[2].load = -1;
+  EXPECT_EQ(policy->Pick(endpoints, All(3), rng), 0u);
+}
+
+TEST(StickyPolicyTest, AHotRangeOfKeysCannotOverloadOneEndpoint) {
+  // 300 clients whose keys all prefer endpoint 0, joining one by one and
+  // seeing the loads so far (as after the first load event).
+  auto endpoints = Endpoints({1, 1, 1});
+  for (auto& e : endpoints) e.load = 0;
+  Rng rng(1);
+  for (const std::string& key : KeysPreferring(endpoints, 0, 300)) {
+    const std::size_t pick =
+        MakePolicy("sticky", key)->Pick(endpoints, All(3), rng);
+    endpoints[pick].load += 1;
+  }
+  // Mean 100: endpoint 0 holds at most 1.25 x the mean, the rest go to
+  // their second choices.
+  EXPECT_LE(endpoints[0].load, 126);
+  EXPECT_GE(endpoints[0].load, 124);
+  EXPECT_EQ(endpoints[0].load + endpoints[1].load + endpoints[2].load, 300);
+}
+
 TEST(StickyPolicyTest, WithoutAKeyItPicksAtRandom) {
   const auto endpoints = Endpoints({1, 1, 1});
   auto policy = MakePolicy("sticky");
