@@ -40,23 +40,29 @@ void Balancer::OnLoadReport(ConnectionId id) {
   }
   const double now = host_.NowMs();
   if (now < last_rebalance_ms_ + kRebalanceEveryMs) return;
-  const double mine = endpoints_[*active_].load;
+  const Endpoint& here = endpoints_[*active_];
+  const double mine = here.load;
   if (mine < 0) return;
+  // Loads per unit of weight (all weights are 1 unless given): an endpoint's
+  // share is its weight's share.
   double sum = 0;
+  double weights = 0;
   std::size_t known = 0;
   RefreshHealth();
   for (std::size_t i = 0; i < endpoints_.size(); ++i) {
     const Endpoint& e = endpoints_[i];
     if (e.load < 0 || (i != *active_ && !e.health.up())) continue;
     sum += e.load;
+    weights += e.weight;
     ++known;
   }
   if (known < 2) return;
-  const double mean = sum / static_cast<double>(known);
-  if (mine < mean + 1 || mine < policy_->LoadBound() * mean) return;
+  const double mean = sum / weights;
+  const double share = mean * here.weight;  // this endpoint's fair load
+  if (mine < share + 1 || mine < policy_->LoadBound() * share) return;
   last_rebalance_ms_ = now;
   // Of the `mine` clients here, about mine - target move.
-  const double target = policy_->LoadTarget() * mean;
+  const double target = policy_->LoadTarget() * share;
   if (rng_.Uniform01() >= (mine - target) / mine) return;
   move_for_load_ = true;
   drain_timer_ = ++next_timer_;
@@ -69,15 +75,21 @@ void Balancer::OpenStandby() {
   RefreshHealth();
   // The active endpoint is not idle and the draining one rests: neither is
   // a candidate. With none, the stream stays until its server ends it.
-  const std::vector<std::size_t> candidates = Eligible();
+  std::vector<std::size_t> candidates = Eligible();
+  // A move for load goes only where there is less of it (per unit of
+  // weight), even after this client joins.
+  if (move_for_load_) {
+    const Endpoint& here = endpoints_[*active_];
+    const auto heavier = [&](std::size_t i) {
+      const Endpoint& e = endpoints_[i];
+      return e.load < 0 || (e.load + 1) / e.weight > here.load / here.weight;
+    };
+    candidates.erase(
+        std::remove_if(candidates.begin(), candidates.end(), heavier),
+        candidates.end());
+  }
   if (candidates.empty() || !budget_.Allows(now)) return;
   const std::size_t pick = policy_->Pick(endpoints_, candidates, rng_);
-  // A move for load goes only where there is less of it.
-  const double here = endpoints_[*active_].load;
-  if (move_for_load_ &&
-      (endpoints_[pick].load < 0 || endpoints_[pick].load > here - 1)) {
-    return;
-  }
   Endpoint& endpoint = endpoints_[pick];
   standby_ = Standby{++next_connection_, pick, false, 0};
   endpoint.connection = EndpointState::kConnecting;

@@ -20,6 +20,9 @@ class WeightedPolicy final : public Policy {
   std::size_t Pick(const std::vector<Endpoint>& endpoints,
                    const std::vector<std::size_t>& eligible, Rng& rng) override;
   std::string_view name() const override { return "weighted"; }
+  /// Where servers advertise load, a client moves off an endpoint that
+  /// carries a stream more than its weight's share (down to that share).
+  double LoadBound() const override { return 1; }
 
  private:
   std::size_t Step(const std::vector<Endpoint>& endpoints,

@@ -39,9 +39,11 @@ export interface BalancedEventSourceOptions {
    * entered at a random position), so the clients of a failed endpoint spread
    * over the others; `'random'` is uniform among the eligible endpoints;
    * `'weighted'` is smooth weighted round-robin over `weights`, from a random
-   * start; `'sticky'` is rendezvous hashing on `stickyKey`; `'least-loaded'`
-   * is power of two choices on the load the servers advertise (random where
-   * unknown), and moves a client off an endpoint with more than its share.
+   * start; `'sticky'` is rendezvous hashing on `stickyKey`, with bounded load
+   * (1.25x the mean); `'least-loaded'` is power of two choices on the load
+   * the servers advertise (random where unknown). Where servers advertise
+   * load, all three move a client off an endpoint above its share (per unit
+   * of weight), make before break.
    * @default 'round-robin'
    */
   policy?: PolicyName;

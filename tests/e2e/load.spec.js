@@ -87,3 +87,19 @@ test('sticky with one hot key: its backend is held to the load bound, the rest g
   console.log(`[load] sticky, one key: ${start.join('/')} -> ${perBackend().join('/')}`);
   await expectWholeAndClose(groups);
 });
+
+test('30 clients with weighted 1:2:3: the streams settle at 5/10/15, within 10 % of the weights', async ({ browser }) => {
+  test.setTimeout(150_000);
+  env = await startEnv({ count: 3, intervalMs: 50, heartbeatMs: 300 });
+  const groups = await openGroups(browser, 5, { policy: 'weighted', weights: [1, 2, 3] });
+  await until(() => total() === 30, { message: '30 streams' });
+  const start = perBackend();
+  // Within 10 % of 5, 10 and 15 (and 30 in all): exactly 5, 9 to 11, 14 to 16.
+  const settled = () => {
+    const [a, b, c] = perBackend();
+    return a === 5 && Math.abs(b - 10) <= 1 && Math.abs(c - 15) <= 1 && total() === 30;
+  };
+  await until(settled, { timeout: 120_000, message: `5/10/15 within 10 % (started at ${start.join('/')}, now ${perBackend().join('/')})` });
+  console.log(`[load] weighted 1:2:3: ${start.join('/')} -> ${perBackend().join('/')}`);
+  await expectWholeAndClose(groups);
+});

@@ -241,6 +241,42 @@ TEST_F(RebalanceTest, AStickyClientMovesOnlyAboveTheLoadBound) {
   EXPECT_NEAR(moved, 83, 25);
 }
 
+TEST_F(RebalanceTest, WeightedClientsMoveTowardTheirWeightsShare) {
+  BalancerOptions options = ExactOptions();
+  options.weights = {1, 2, 3};
+  int moved = 0;
+  for (std::uint64_t seed = 1; seed <= 200; ++seed) {
+    MakeBalancer(3, "weighted", options, seed);
+    balancer().Start();
+    OpenActive();
+    const std::size_t here = LastEndpoint();
+    const std::size_t before = ConnectionCount();
+    // 5 streams per unit of weight everywhere: balanced, nobody moves.
+    for (std::size_t i = 0; i < 3; ++i) balancer().SetLoad(i, 5.0 * (i + 1));
+    balancer().OnLoadReport(LastConnectionId());
+    host_.Advance(kRebalanceSpreadMs);
+    ASSERT_EQ(ConnectionCount(), before);
+    // Four streams too many here: some clients move, each to an endpoint
+    // that stays lighter per unit of weight with it.
+    host_.Advance(kRebalanceEveryMs);
+    balancer().SetLoad(here, 5.0 * (here + 1) + 4);
+    balancer().OnLoadReport(LastConnectionId());
+    host_.Advance(kRebalanceSpreadMs);
+    if (ConnectionCount() > before) {
+      ++moved;
+      const std::size_t to = LastEndpoint();
+      EXPECT_NE(to, here);
+      EXPECT_LE((5.0 * (to + 1) + 1) / static_cast<double>(to + 1),
+                (5.0 * (here + 1) + 4) / static_cast<double>(here + 1));
+    }
+    balancer().Close();
+    ResetForNextRun();
+  }
+  // Between 10 % (weight 3) and 37 % (weight 1) of the clients move.
+  EXPECT_GT(moved, 15);
+  EXPECT_LT(moved, 80);
+}
+
 TEST_F(RebalanceTest, NoMoveWhenBalancedOrUnderAnotherPolicy) {
   MakeBalancer(3, "least-loaded");
   balancer().Start();
