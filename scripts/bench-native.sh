@@ -4,6 +4,7 @@
 #   docs/bench/core-wasm.json    the self-timing harness as Wasm (Node) and
 #                                natively (g++ -O2), side by side
 #   docs/bench/fleet.json        the fleet simulation
+#   docs/bench/fleet-drain.json  the rolling-restart simulation
 # Exits non-zero only when something fails to build or crashes; no figure is
 # ever checked against a budget here. Takes about two minutes on two cores.
 #
@@ -103,4 +104,7 @@ EOF
 step "fleet simulation: docs/bench/fleet.json"
 "$build/sseb_fleet_sim" --out docs/bench/fleet.json
 
-step "done: docs/bench/core-native.json docs/bench/core-wasm.json docs/bench/fleet.json"
+step "rolling-restart simulation: docs/bench/fleet-drain.json"
+"$build/sseb_fleet_drain_sim" --out docs/bench/fleet-drain.json
+
+step "done: docs/bench/core-native.json docs/bench/core-wasm.json docs/bench/fleet.json docs/bench/fleet-drain.json"

@@ -8,6 +8,7 @@
 //   docs/bench/core-native.json  Google Benchmark JSON (scripts/bench-native.sh)
 //   docs/bench/core-wasm.json    the self-timing harness, Wasm and native side by side
 //   docs/bench/fleet.json        the fleet simulation (schema sse-balancer/fleet-sim/1)
+//   docs/bench/fleet-drain.json  the rolling-restart simulation (schema sse-balancer/fleet-drain-sim/1)
 //
 // Outputs: docs/BENCHMARKS.md, docs/bench/failover-<scenario>.svg,
 // docs/bench/reconnect-storm.svg, docs/bench/distribution.svg.
@@ -778,12 +779,12 @@ function costSection(steps, b) {
   return out;
 }
 
-/** A rolling restart under real clients (drain, make before break). */
-function drainSection(b) {
-  const out = ['## 11. Rolling restart under 30 clients (Chromium)', ''];
+/** A rolling restart under real clients (drain, make before break), then in the fleet simulation. */
+function drainSection(b, sim) {
+  const out = ['## 11. Rolling restart under 30 clients (Chromium) and 10,000 simulated clients', ''];
   const d = b?.drain;
-  if (!d) return [...out, '_Not measured in this run (section `drain` of tests/bench/browser/run.mjs)._', ''];
-  out.push(
+  if (!d) out.push('_Chromium: not measured in this run (section `drain` of tests/bench/browser/run.mjs)._', '');
+  else out.push(
     `How: ${d.method}.`,
     '',
     table(
@@ -795,7 +796,42 @@ function drainSection(b) {
       'contrast, shows the gap of a failure (§1).',
     '',
   );
+  out.push(...fleetDrainRows(sim));
   return out;
+}
+
+/** The fleet simulation of a rolling restart (fleet-drain.json). */
+function fleetDrainRows(sim) {
+  if (sim.missing) return [`_Fleet simulation: ${sim.missing} (tests/bench/fleet_drain_sim.cc, run by scripts/bench-native.sh)._`, ''];
+  const m = sim.data.model;
+  return [
+    `Fleet simulation (\`sseb_fleet_drain_sim\`, tests/bench/fleet_drain_sim.cc; deterministic, seed ${m.seed}): ${m.clients} clients, each ` +
+      `a real core with the default options, on ${m.backends} backends; one event every ${m.event_every_ms} ms, path latency ` +
+      `${m.path_latency_ms.join('–')} ms per stream; from ${m.restart_at_ms / 1000} s each backend in turn drains for ${m.drain_ms} ms, ` +
+      `goes down, and is back ${m.down_ms} ms later, then the next drains. "Busiest / fair share": while a backend drains, the busiest ` +
+      'other backend\'s connection attempts in a window against the others\' attempts split evenly (1 = even), the largest over ' +
+      'every window of every drain; in brackets the same figure had each attempt gone to a survivor drawn uniformly at random ' +
+      '(the noise floor of independent clients, mean of 200 draws over the same windows).',
+    '',
+    table(
+      ['policy', 'ids lost', 'ids repeated', 'error events', 'moves (drain)', 'other failovers', 'longest gap per client: p50 / p99 / max', 'busiest / fair share, 1 s windows (uniform random)', 'same, 100 ms (uniform random)'],
+      sim.data.runs.map((r) => [
+        r.policy,
+        r.lost,
+        r.repeated,
+        r.errors,
+        r.drain_moves,
+        r.other_failovers,
+        `${ms(r.longest_gap_per_client_ms.p50)} / ${ms(r.longest_gap_per_client_ms.p99)} / ${ms(r.longest_gap_per_client_ms.max)}`,
+        `${r.storm_1s.peak_over_fair_share.toFixed(2)} (${r.storm_1s.uniform_random_reference.toFixed(2)})`,
+        `${r.storm_100ms.peak_over_fair_share.toFixed(2)} (${r.storm_100ms.uniform_random_reference.toFixed(2)})`,
+      ]),
+    ),
+    '',
+    'Target (issue 12): 0 lost, peak attempt rate on the survivors at most 1.5× fair share, p99 of per-client gaps at most 50 ms ' +
+      `(the gap includes the ${m.event_every_ms} ms between events).`,
+    '',
+  ];
 }
 
 /** Tabs sharing one stream (the `share` option). */
@@ -1154,6 +1190,7 @@ function main() {
   const native = load('core-native.json');
   const wasm = load('core-wasm.json');
   const fleet = load('fleet.json');
+  const fleetDrain = load('fleet-drain.json');
   const replay = load('replay-load.json');
   const costSteps = load('cost-steps.json');
   const b = browser.data;
@@ -1206,7 +1243,7 @@ function main() {
   md.push(...replaySection(replay));
   md.push(...costSection(costSteps, b));
   md.push(...shareSection(b));
-  md.push(...drainSection(b));
+  md.push(...drainSection(b, fleetDrain));
   md.push('## Plots', '');
   const plotList = Object.entries(plots);
   if (plotList.length) for (const [key, file] of plotList) md.push(`- [${key}](bench/${file})`);

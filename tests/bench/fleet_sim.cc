@@ -45,9 +45,9 @@
 #include <vector>
 
 #include "balancer.h"
-#include "host.h"
 #include "policy_registry.h"
 #include "rng.h"
+#include "sim_common.h"
 #include "types.h"
 
 namespace sse_balancer {
@@ -84,24 +84,11 @@ const char* ScenarioName(Scenario scenario) {
   return scenario == Scenario::kOneDies ? "one-backend-dies" : "all-restart";
 }
 
-std::uint64_t Mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
+using sim::Mix;
 
 // -------------------------------------------------------------- helpers ---
 
-double Quantile(std::vector<double> values, double q) {
-  if (values.empty()) return NAN;
-  std::sort(values.begin(), values.end());
-  // Nearest rank: the smallest value with at least q of them at or below.
-  std::size_t rank = static_cast<std::size_t>(
-      std::ceil(q * static_cast<double>(values.size())));
-  rank = std::max<std::size_t>(rank, 1);
-  return values[std::min(rank, values.size()) - 1];
-}
+using sim::Quantile;
 
 double Mean(const std::vector<double>& values) {
   if (values.empty()) return NAN;
@@ -213,19 +200,7 @@ enum class EventKind : std::uint8_t {
   kBackendUp,
 };
 
-struct Event {
-  double t;
-  std::uint64_t seq;
-  EventKind kind;
-  std::uint32_t client;
-  std::uint32_t arg;  // timer id, connection index or backend
-};
-
-struct Later {
-  bool operator()(const Event& a, const Event& b) const {
-    return a.t != b.t ? a.t > b.t : a.seq > b.seq;
-  }
-};
+using Event = sim::Event<EventKind>;
 
 enum class ConnState : std::uint8_t { kConnecting, kOpen, kFailed, kClosed };
 
@@ -240,30 +215,13 @@ constexpr std::uint32_t kNoConn = 0xffffffffu;
 
 class Sim;
 
-class SimHost : public Host {
- public:
-  SimHost(Sim* sim, std::uint32_t client) : sim_(sim), client_(client) {}
-  void OpenConnection(ConnectionId id, std::size_t endpoint,
-                      const std::string& url) override;
-  void CloseConnection(ConnectionId id) override;
-  void StartTimer(TimerId id, double delay_ms) override;
-  void CancelTimer(TimerId id) override;
-  double NowMs() override;
-  void NotifyOpen(std::size_t endpoint) override;
-  void NotifyError(std::size_t endpoint, FailureReason reason) override;
-  void NotifyFailover(std::optional<std::size_t> from, std::size_t to,
-                      FailureReason reason) override;
-
- private:
-  Sim* sim_;
-  std::uint32_t client_;
-};
+using SimHost = sim::ClientHost<Sim>;
 
 struct Client {
   std::unique_ptr<SimHost> host;
   std::unique_ptr<Balancer> balancer;
   std::uint32_t conn = kNoConn;  // the connection the balancer has open
-  std::vector<TimerId> timers;   // pending
+  sim::PendingTimers timers;
   bool streaming = false;
   int first_pick = -1;
   double lost_at = -1;       // lost its open stream at or after the fault
@@ -422,18 +380,12 @@ class Sim {
 
   void StartTimer(std::uint32_t client, TimerId id, double delay_ms) {
     if (!(delay_ms >= 0)) ++result_.host_errors;
-    clients_[client].timers.push_back(id);
+    clients_[client].timers.Add(id);
     Push(now_ + std::max(0.0, delay_ms), EventKind::kTimer, client, id);
   }
 
   void CancelTimer(std::uint32_t client, TimerId id) {
-    std::vector<TimerId>& timers = clients_[client].timers;
-    auto it = std::find(timers.begin(), timers.end(), id);
-    if (it == timers.end()) {
-      ++result_.host_errors;
-      return;
-    }
-    timers.erase(it);
+    if (!clients_[client].timers.Take(id)) ++result_.host_errors;
   }
 
   double now() const { return now_; }
@@ -456,7 +408,9 @@ class Sim {
     if (now_ >= model_.fault_at_ms && c.lost_at < 0) c.lost_at = now_;
   }
 
-  void NotifyFailover() { ++result_.failovers; }
+  void NotifyFailover(std::uint32_t /*client*/, FailureReason /*reason*/) {
+    ++result_.failovers;
+  }
 
  private:
   void Push(double t, EventKind kind, std::uint32_t client, std::uint32_t arg) {
@@ -498,14 +452,11 @@ class Sim {
       case EventKind::kStart:
         clients_[e.client].balancer->Start();
         break;
-      case EventKind::kTimer: {
-        std::vector<TimerId>& timers = clients_[e.client].timers;
-        auto it = std::find(timers.begin(), timers.end(), e.arg);
-        if (it == timers.end()) break;  // cancelled
-        timers.erase(it);
-        clients_[e.client].balancer->OnTimer(e.arg);
+      case EventKind::kTimer:
+        if (clients_[e.client].timers.Take(e.arg)) {  // else cancelled
+          clients_[e.client].balancer->OnTimer(e.arg);
+        }
         break;
-      }
       case EventKind::kOpenDone: {
         Conn& conn = conns_[e.arg];
         if (conn.state != ConnState::kConnecting) break;
@@ -563,34 +514,11 @@ class Sim {
   std::vector<bool> up_;
   std::vector<Client> clients_;
   std::vector<Conn> conns_;
-  std::priority_queue<Event, std::vector<Event>, Later> queue_;
+  std::priority_queue<Event, std::vector<Event>, sim::Later> queue_;
   std::uint64_t seq_ = 0;
   double now_ = 0;
   long streaming_ = 0;
 };
-
-void SimHost::OpenConnection(ConnectionId id, std::size_t endpoint,
-                             const std::string& /*url*/) {
-  sim_->OpenConnection(client_, id, endpoint);
-}
-void SimHost::CloseConnection(ConnectionId id) {
-  sim_->CloseConnection(client_, id);
-}
-void SimHost::StartTimer(TimerId id, double delay_ms) {
-  sim_->StartTimer(client_, id, delay_ms);
-}
-void SimHost::CancelTimer(TimerId id) { sim_->CancelTimer(client_, id); }
-double SimHost::NowMs() { return sim_->now(); }
-void SimHost::NotifyOpen(std::size_t /*endpoint*/) {
-  sim_->NotifyOpen(client_);
-}
-void SimHost::NotifyError(std::size_t /*endpoint*/, FailureReason /*reason*/) {
-  sim_->NotifyError(client_);
-}
-void SimHost::NotifyFailover(std::optional<std::size_t> /*from*/,
-                             std::size_t /*to*/, FailureReason /*reason*/) {
-  sim_->NotifyFailover();
-}
 
 // -------------------------------------------------------------- figures ---
 
@@ -1114,22 +1042,8 @@ int main(int argc, char** argv) {
   using namespace sse_balancer::fleet;
   Model model;
   std::string out_path;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--out" && i + 1 < argc) {
-      out_path = argv[++i];
-    } else if (arg == "--clients" && i + 1 < argc) {
-      model.clients = std::atoi(argv[++i]);
-    } else if (arg == "--seed" && i + 1 < argc) {
-      model.seed = std::strtoull(argv[++i], nullptr, 10);
-    } else {
-      std::fprintf(stderr, "usage: %s [--out FILE] [--clients N] [--seed S]\n",
-                   argv[0]);
-      return 2;
-    }
-  }
-  if (model.clients < 1) {
-    std::fprintf(stderr, "--clients must be at least 1\n");
+  if (!sse_balancer::sim::ParseFlags(argc, argv, out_path, model.clients,
+                                     model.seed)) {
     return 2;
   }
 
