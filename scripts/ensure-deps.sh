@@ -17,6 +17,8 @@ command -v clang-format >/dev/null || need+=(clang-format)
 [ -f /usr/include/gtest/gtest.h ] || need+=(libgtest-dev)
 [ -f /usr/include/benchmark/benchmark.h ] || need+=(libbenchmark-dev)
 command -v redis-server >/dev/null || need+=(redis-server)
+# redis-cli (Debian's redis-tools, a dependency of redis-server) creates the Redis Cluster of the tests.
+command -v redis-cli >/dev/null || need+=(redis-tools)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "ensure-deps: installing ${need[*]}"

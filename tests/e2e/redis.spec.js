@@ -2,303 +2,36 @@
 // private redis-server. A browser client balanced over the backends of both
 // processes survives a SIGKILL of the process it streams from: it resumes on
 // the other process with every posted message exactly once, in id order. A
-// second client on the other process from the start sees the same log.
-import fs from 'node:fs';
-import { test, expect } from '@playwright/test';
-import { startPageServer } from '../../web/server/static-server.js';
-import { ROOT, startRedis, startMainProcess, stopChild } from './redis-helper.js';
-import { expectContiguous } from './fixtures.js';
+// second client on the other process from the start sees the same log. And
+// the processes share one log generator: two of them with --log-rate 20 write
+// about 20 lines/s together, and the survivor takes over when the writer dies.
+// The scenarios are in redis-scenarios.js (redis-cluster.spec.js runs them on
+// a Redis Cluster).
+import { test } from '@playwright/test';
+import { redisCli, startRedis } from './redis-helper.js';
+import { cleanupEnv, newEnv, runGeneratorLease, runTwoProcessResume } from './redis-scenarios.js';
 
-const FAST = { initialBackoffMs: 300, maxBackoffMs: 1000, minRetryMs: 100 };
-/** One post every 66 ms (~15/s): below the 20/s per-IP limit even when one process takes them all. */
-const POST_EVERY_MS = 66;
-const USERS = 40; // 15/s over 40 users stays far below 5/s per IP + user
-const FREEZE_MS = 500;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+let env = null;
 
-let redis = null;
-let pages = null;
-const procs = [];
-/** Ends the test's poster loop (also when an assertion failed mid-test). */
-let stopPoster = async () => {};
-
-test.afterAll(async () => {
-  await stopPoster();
+test.afterEach(async () => {
   // Stop by PID (SIGTERM, then SIGKILL if it hangs): servers first, Redis last.
-  try {
-    for (const p of procs) await p.stop().catch(() => {});
-    if (pages) await pages.close().catch(() => {});
-    if (redis) await redis.stop().catch(() => {});
-  } finally {
-    // Nothing this file spawned may outlive it, whatever failed above.
-    for (const child of [...procs.map((p) => p.child), redis && redis.child].filter(Boolean)) await stopChild(child, 'SIGKILL', 2000);
-    if (redis) fs.rmSync(redis.dir, { recursive: true, force: true });
-  }
-  for (const child of [...procs.map((p) => p.child), redis && redis.child].filter(Boolean)) {
-    expect(child.exitCode !== null || child.signalCode !== null, `pid ${child.pid} exited`).toBe(true);
-  }
+  await cleanupEnv(env);
+  env = null;
 });
-
-async function backendsOf(proc) {
-  const res = await fetch(`http://127.0.0.1:${proc.portBase}/api/backends`);
-  expect(res.status).toBe(200);
-  const list = await res.json();
-  expect(list).toHaveLength(2);
-  return { chat: list.map((b) => b.chatUrl), messages: list.map((b) => b.messagesUrl) };
-}
-
-async function openHarness(context) {
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e));
-  await page.goto(`${pages.origin}/tests/e2e/pages/harness.html`);
-  await page.waitForFunction(() => window.harnessReady === true);
-  return { page, errors };
-}
-
-/** track() with a seed whose first pick is endpoint `index`, plus arrival/open timestamps. */
-async function trackStartingAt(page, urls, options, index) {
-  await page.evaluate(
-    ([u, o, want]) => {
-      const dummies = u.map((_, i) => `${location.origin}/probe-${i}`);
-      for (let seed = 0; seed < 10_000; seed++) {
-        const probe = new window.sseb.BalancedEventSource(dummies, { ...o, seed });
-        const first = probe.stats().activeEndpoint;
-        probe.close();
-        if (first === want) {
-          window.track(u, { ...o, seed });
-          window.arrivals = [];
-          window.opensAt = [];
-          window.source.addEventListener('message', (e) => window.arrivals.push({ id: e.lastEventId, at: Date.now(), endpoint: e.endpoint }));
-          window.source.addEventListener('open', () => window.opensAt.push(Date.now()));
-          return;
-        }
-      }
-      throw new Error(`no seed starts at endpoint ${want}`);
-    },
-    [urls, { policy: 'round-robin', ...options }, index],
-  );
-}
-
-async function post(url, body, key, signal = undefined) {
-  const timeout = AbortSignal.timeout(3000);
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', 'Idempotency-Key': key },
-    body: JSON.stringify(body),
-    signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
-  });
-  return { status: res.status, body: await res.json().catch(() => null), retryAfter: res.headers.get('retry-after') };
-}
 
 test('redis: two processes, one log; SIGKILL of the streaming process loses and repeats nothing', async ({ context }) => {
   test.setTimeout(120_000);
-  const t0 = Date.now();
-  redis = await startRedis();
-  pages = await startPageServer({ root: ROOT }); // serves /web and /tests (main.js's page server serves /web only)
-  const args = ['--redis', redis.url, '--log-rate', '0', '--allowed-origin', pages.origin];
-  const [A, B] = await Promise.all([startMainProcess(args, { backends: 2 }), startMainProcess(args, { backends: 2 })]);
-  procs.push(A, B);
-  expect(A.output()).toContain(`store: redis ${redis.url}`);
-  const a = await backendsOf(A);
-  const b = await backendsOf(B);
-  const setupMs = Date.now() - t0;
+  env = newEnv();
+  const redis = await startRedis();
+  env.servers.push(redis);
+  await runTwoProcessResume({ context, env, storeArgs: ['--redis', redis.url], storeLine: `redis ${redis.url}`, label: 'redis' });
+});
 
-  // Health: both processes read the same (empty) Redis log.
-  for (const url of [a.messages[0], b.messages[0]]) {
-    const h = await (await fetch(url.replace('/messages', '/health'))).json();
-    expect(h).toMatchObject({ ok: true, channel: 'chat', store: 'redis', lastId: 0 });
-  }
-
-  // Client 1 over both processes, starting on A's first backend; client 2 on B only.
-  const c1 = await openHarness(context);
-  const c2 = await openHarness(context);
-  const urls1 = [...a.chat, ...b.chat];
-  await trackStartingAt(c1.page, urls1, FAST, 0);
-  await c2.page.evaluate(([u, o]) => window.track(u, o), [b.chat, FAST]);
-  await c1.page.waitForFunction(() => window.source.readyState === 1);
-  await c2.page.waitForFunction(() => window.source.readyState === 1);
-  expect(await c1.page.evaluate(() => window.source.url)).toBe(a.chat[0]);
-
-  // Idempotency holds across processes: the same key on A then on B is one message.
-  const run = `${process.pid}-${Date.now()}`;
-  const idemBody = { user: 'idem', text: 'posted twice, stored once' };
-  const first = await post(a.messages[0], idemBody, `idem-${run}`);
-  const again = await post(b.messages[1], idemBody, `idem-${run}`);
-  expect(first.status).toBe(201);
-  expect(again).toMatchObject({ status: 201, body: { id: first.body.id } });
-
-  // The poster: one message every POST_EVERY_MS, alternating over the
-  // backends of both processes; a request that fails (the process died under
-  // it) is retried on a live process with the same Idempotency-Key.
-  const posted = [{ n: -1, id: first.body.id, user: idemBody.user, text: idemBody.text, via: 'A', attempts: 2 }];
-  const failures = [];
-  const dead = new Set();
-  // Aborts a post still waiting on process A when A is frozen: a frozen
-  // process never answers, and a poster stuck on it for its 3 s timeout would
-  // store nothing during the freeze this test depends on. The post is then
-  // retried on B with the same Idempotency-Key, as for a dead process.
-  const frozenA = new AbortController();
-  const targets = [
-    ['A', a.messages[0]],
-    ['B', b.messages[0]],
-    ['A', a.messages[1]],
-    ['B', b.messages[1]],
-  ];
-  let stop = false;
-  let retried = 0;
-  const poster = (async () => {
-    const start = Date.now();
-    for (let n = 0; !stop && n < 400; n++) {
-      const wait = start + n * POST_EVERY_MS - Date.now();
-      if (wait > 0) await sleep(wait);
-      const live = targets.filter(([p]) => !dead.has(p));
-      const user = `user-${n % USERS}`;
-      const text = `message ${n} of run ${run}`;
-      const key = `msg-${run}-${n}`;
-      let [via, url] = live[n % live.length];
-      let attempts = 0;
-      for (;;) {
-        attempts++;
-        let r;
-        try {
-          r = await post(url, { user, text }, key, via === 'A' ? frozenA.signal : undefined);
-        } catch (err) {
-          r = { status: 0, error: String(err && (err.cause?.code || err.message)) };
-        }
-        if (r.status === 201) {
-          posted.push({ n, id: r.body.id, user, text, via, attempts });
-          break;
-        }
-        if (attempts >= 4) {
-          failures.push({ n, via, ...r });
-          break;
-        }
-        if (r.status !== 0 && r.status < 500) {
-          failures.push({ n, via, ...r });
-          break;
-        }
-        retried++;
-        await sleep(50);
-        const others = targets.filter(([p]) => !dead.has(p) && p !== via);
-        [via, url] = others.length ? others[attempts % others.length] : [via, url];
-      }
-    }
-  })();
-  stopPoster = () => {
-    stop = true;
-    return poster;
-  };
-
-  // Phase 1: both clients stream while both processes take posts.
-  await c1.page.waitForFunction(() => window.log.messages.length >= 30, null, { timeout: 20_000 });
-  await c2.page.waitForFunction(() => window.log.messages.length >= 30, null, { timeout: 20_000 });
-
-  // Kill the process client 1 is streaming from, mid-stream. It is frozen
-  // (SIGSTOP) for FREEZE_MS first while B keeps storing posts, so that the log
-  // holds messages A never delivered: the client gets them only if B replays
-  // from the resume id (a kill without the freeze is so quick that nothing
-  // would be in the gap). Then SIGKILL: no chance to close anything.
-  const active = await c1.page.evaluate(() => window.source.url);
-  expect(a.chat, 'client 1 streams from process A before the kill').toContain(active);
-  const resumeRequests = [];
-  c1.page.on('request', (r) => {
-    if (b.chat.some((u) => r.url().startsWith(u))) resumeRequests.push(new URL(r.url()).searchParams.get('lastEventId'));
-  });
-  dead.add('A');
-  process.kill(A.pid, 'SIGSTOP');
-  frozenA.abort();
-  const frozenAt = Date.now();
-  const receivedBeforeFreeze = await c1.page.evaluate(() => window.log.messages.length);
-  await sleep(FREEZE_MS);
-  const storedBeforeKill = Math.max(...posted.map((p) => p.id));
-  const killAt = Date.now();
-  const killed = await A.kill();
-  expect(killed.signal).toBe('SIGKILL');
-
-  // Phase 2: keep posting (to B only) for 2.5 s, then stop.
-  await sleep(2500);
-  await stopPoster();
-  expect(failures, 'every post was stored (201), possibly after a retry on the live process').toEqual([]);
-
-  const ids = posted.map((p) => p.id).sort((x, y) => x - y);
-  const lastId = ids[ids.length - 1];
-  // Fresh Redis: the posts (and only they) took ids 1 .. N, each once.
-  expect(new Set(ids).size).toBe(ids.length);
-  expect(ids[0]).toBe(1);
-  expect(lastId).toBe(ids.length);
-  expect(posted.some((p) => p.via === 'A') && posted.some((p) => p.via === 'B')).toBe(true);
-
-  for (const c of [c1, c2]) {
-    await c.page.waitForFunction((last) => window.log.messages.some((m) => Number(m.id) >= last), lastId, { timeout: 20_000 });
-    await c.page.waitForTimeout(300); // anything duplicated after the last id would show up here
-  }
-  const log1 = await c1.page.evaluate(() => window.log);
-  const log2 = await c2.page.evaluate(() => window.log);
-  const arrivals = await c1.page.evaluate(() => window.arrivals);
-  const opensAt = await c1.page.evaluate(() => window.opensAt);
-  const byId = new Map(posted.map((p) => [p.id, p]));
-
-  for (const [name, log] of [
-    ['client 1', log1],
-    ['client 2', log2],
-  ]) {
-    const got = log.messages.map((m) => Number(m.id));
-    expectContiguous(got);
-    expect(got, `${name}: every posted id exactly once, nothing else`).toEqual(ids);
-    for (const m of log.messages) {
-      const data = JSON.parse(m.data);
-      const p = byId.get(Number(m.id));
-      expect({ id: Number(m.id), user: data.user, text: data.text }, `${name}: id ${m.id} carries its post`).toEqual({ id: p.id, user: p.user, text: p.text });
-    }
-  }
-
-  // Client 1: streamed from A (messages posted through both processes), then moved to B.
-  const onA = log1.messages.filter((m) => a.chat.includes(m.endpoint));
-  const onB = log1.messages.filter((m) => b.chat.includes(m.endpoint));
-  expect(onA.length).toBeGreaterThanOrEqual(receivedBeforeFreeze);
-  const lastFromA = Math.max(...onA.map((m) => Number(m.id)));
-  // Messages stored while A was frozen reached client 1 through B's replay.
-  expect(storedBeforeKill - lastFromA, 'messages stored while A was frozen').toBeGreaterThanOrEqual(3);
-  expect(Number(onB[0].id)).toBe(lastFromA + 1);
-  // The first connection to B carried the last id delivered by A.
-  expect(resumeRequests[0]).toBe(String(lastFromA));
-  expect(onB.length).toBeGreaterThan(0);
-  expect(onA.some((m) => byId.get(Number(m.id)).via === 'B'), 'A streamed messages posted to B').toBe(true);
-  expect(Math.max(...onA.map((m) => Number(m.id)))).toBeLessThan(Math.min(...onB.map((m) => Number(m.id))));
-  expect(log1.failovers.length).toBeGreaterThanOrEqual(1);
-  expect(log1.failovers[0]).toMatchObject({ from: a.chat[0], reason: 'closed' });
-  expect(log1.errors[0]).toMatchObject({ reason: 'closed', endpoint: a.chat[0] });
-  for (const e of log1.errors) expect(a.chat, 'only A endpoints failed').toContain(e.endpoint);
-  expect(b.chat).toContain(await c1.page.evaluate(() => window.source.url));
-
-  // Client 2: on B from the start, untouched by the kill, saw the posts made through A.
-  expect(log2.errors).toEqual([]);
-  expect(log2.failovers).toEqual([]);
-  expect(log2.opens).toBe(1);
-  expect(log2.messages.every((m) => b.chat.includes(m.endpoint))).toBe(true);
-  expect(log2.messages.some((m) => byId.get(Number(m.id)).via === 'A'), 'B streamed messages posted to A').toBe(true);
-
-  const firstOnB = arrivals.find((m) => b.chat.includes(m.endpoint));
-  const resumeMs = firstOnB.at - killAt;
-  const reopenMs = (opensAt.find((t) => t >= killAt) ?? NaN) - killAt;
-  expect(resumeMs).toBeLessThan(5000);
-  expect(c1.errors).toEqual([]);
-  expect(c2.errors).toEqual([]);
-
-  // B shuts down cleanly on SIGTERM.
-  const stopped = await B.stop();
-  expect(stopped).toEqual({ code: 0, signal: null });
-  expect(B.output()).toContain('SIGTERM received, shutting down');
-  expect(B.output(), 'process B logged no error').not.toMatch(/error|fail|timed out/i);
-
-  console.log(
-    `[redis] setup ${setupMs} ms; posted ${ids.length} (ids 1..${lastId}; via A ${posted.filter((p) => p.via === 'A').length}, ` +
-      `via B ${posted.filter((p) => p.via === 'B').length}, request retries ${retried}); ` +
-      `client 1: ${log1.messages.length} ids, ${onA.length} from A then ${onB.length} from B ` +
-      `(resumed with lastEventId=${resumeRequests[0]}; ${storedBeforeKill - lastFromA} stored while A was frozen ${killAt - frozenAt} ms, replayed by B), ` +
-      `${log1.failovers.length} failover(s) [${log1.failovers.map((f) => `${f.reason}`).join(', ')}], ` +
-      `errors [${log1.errors.map((e) => e.reason).join(', ')}], reopened ${reopenMs} ms and first message from B ${resumeMs} ms after SIGKILL; ` +
-      `client 2 (B only): ${log2.messages.length} ids, 0 failovers`,
-  );
+test('redis: two processes with --log-rate 20 write about 20 lines/s together; the other takes over when the writer is killed', async () => {
+  test.setTimeout(90_000);
+  env = newEnv();
+  const redis = await startRedis();
+  env.servers.push(redis);
+  const cli = (args) => redisCli(['-h', '127.0.0.1', '-p', String(redis.port), ...args], 5000);
+  await runGeneratorLease({ env, storeArgs: ['--redis', redis.url], cli, label: 'redis' });
 });

@@ -8,6 +8,10 @@
 // ticks (at most 20 per second, each carrying the lines due by then); a tick
 // is skipped while the previous one's appends are still pending (e.g. Redis is
 // slow or down), so nothing piles up. stop() clears the one timer.
+// With `active` (a function), a tick writes only while it returns true and
+// owes nothing for the time it returned false: main.js passes the log's lease
+// (generator-lease.js), so that of the processes sharing one Redis only one
+// writes at a time.
 
 export const MAX_LOG_RATE = 1000;
 const MIN_TICK_MS = 50;
@@ -145,6 +149,16 @@ function checkRate(rate) {
   return rate;
 }
 
+/** The default onError: console.error, at most once per 5 s. */
+function throttledReport(channel) {
+  let lastErrorAt = 0;
+  return (err) => {
+    if (Date.now() - lastErrorAt < 5000) return;
+    lastErrorAt = Date.now();
+    console.error(`log-generator: could not write to ${channel}: ${err && err.message ? err.message : err}`);
+  };
+}
+
 /**
  * @param {{
  *   store: { append: (channel: string, type: string, data: string) => Promise<unknown> },
@@ -153,10 +167,12 @@ function checkRate(rate) {
  *   random?: () => number,  // default Math.random; mulberry32(seed) for a fixed sequence
  *   now?: () => number,
  *   onError?: (err: Error) => void,
+ *   active?: () => boolean, // write only while true (default: always)
  * }} options
  */
-export function startLogGenerator({ store, channel = 'logs', rate = 20, random = Math.random, now = Date.now, onError } = {}) {
+export function startLogGenerator({ store, channel = 'logs', rate = 20, random = Math.random, now = Date.now, onError, active = () => true } = {}) {
   if (!store || typeof store.append !== 'function') throw new TypeError('startLogGenerator: a store is required');
+  if (typeof active !== 'function') throw new TypeError('startLogGenerator: active must be a function');
   checkRate(rate);
   let timer = null;
   let stopped = false;
@@ -165,14 +181,7 @@ export function startLogGenerator({ store, channel = 'logs', rate = 20, random =
   let last = 0;
   let written = 0;
   let skipped = 0;
-  let lastErrorAt = 0;
-  const report =
-    onError ||
-    ((err) => {
-      if (Date.now() - lastErrorAt < 5000) return;
-      lastErrorAt = Date.now();
-      console.error(`log-generator: could not write to ${channel}: ${err && err.message ? err.message : err}`);
-    });
+  const report = onError || throttledReport(channel);
 
   const schedule = () => {
     if (timer) clearInterval(timer);
@@ -188,6 +197,10 @@ export function startLogGenerator({ store, channel = 'logs', rate = 20, random =
     const t = now();
     due = Math.min(due + ((t - last) / 1000) * rate, Math.max(1, rate)); // never more than 1 s of backlog
     last = t;
+    if (!active()) {
+      due = 0; // another process writes the log meanwhile: nothing is owed
+      return;
+    }
     if (busy) {
       skipped++;
       return;
@@ -197,7 +210,7 @@ export function startLogGenerator({ store, channel = 'logs', rate = 20, random =
     due -= n;
     busy = true;
     try {
-      for (let i = 0; i < n && !stopped; i++) {
+      for (let i = 0; i < n && !stopped && active(); i++) {
         await store.append(channel, 'message', JSON.stringify(makeLogLine(random, now())));
         written++;
       }

@@ -1,29 +1,37 @@
 // Redis Streams log store, shared by every process that points at the same
-// Redis: any backend of any process can resume any client.
+// Redis (one server, or a Redis Cluster): any backend of any process can
+// resume any client.
 //
-// Per channel it uses two keys (with an optional key prefix):
-//   <channel>:seq      the last id handed out (INCR)
-//   <channel>:stream   a stream whose entry ids are `<n>-0`, fields type/data,
-//                      capped with MAXLEN ~ capacity
-// and, for append(..., { idempotencyKey }), <channel>:idem:<scoped key id>
-// (PX 5 min) holding "<id>:<body hash>" (see appendIdempotency in common.js).
+// Keys. Every key of a channel carries the channel as a hash tag, so that all
+// of them hash to one slot and the Lua scripts (which touch several at once)
+// also run on a Redis Cluster. With an optional key prefix P:
+//   P{<channel>}:seq        the last id handed out (INCR)
+//   P{<channel>}:stream     a stream whose entry ids are `<n>-0`, fields type/data,
+//                           capped with MAXLEN ~ capacity
+//   P{<channel>}:epoch      a random run id of the log (see EPOCH_SCRIPT)
+//   P{<channel>}:idem:<id>  for append(..., { idempotencyKey }): "<id>:<body hash>"
+//                           (PX 5 min; see appendIdempotency in common.js)
+//   P{<channel>}:generator  the lease of the channel's log generator (tryLease)
+// (Before hash tags the keys were `<channel>:seq` and so on: a Redis that holds
+// a log written by an older version is read as an empty, new log.)
 //
 // append() runs one Lua script (EVALSHA, EVAL on NOSCRIPT) that does INCR then
 // XADD, so ids are positive integers, gap-free and atomic across processes.
-// since() is XRANGE from `(<id>-0`. subscribe() fans out from one dedicated
-// blocking connection per store that loops on
-// `XREAD COUNT n BLOCK ms STREAMS <every subscribed channel> <last seen ids>`;
-// a newly subscribed channel interrupts the wait with CLIENT UNBLOCK, and
-// close() destroys that connection, which ends the loop at once.
+// since() is XRANGE from `(<id>-0`. subscribe() fans out from blocking readers
+// (StreamFollower, ./redis-follower.js) on connections of their own: on one
+// Redis a single one follows every subscribed channel in one XREAD; on a
+// cluster each channel has its own (an XREAD over several slots is refused
+// with CROSSSLOT). close() destroys those connections, which ends them at once.
 //
 // Implements the interface described in ./common.js.
 
 import crypto from 'node:crypto';
-import { createClient } from 'redis';
+import { createClient, createCluster } from 'redis';
 import * as common from './common.js';
 import { checkLimit } from './memory-store.js';
+import { StreamFollower, toEntry } from './redis-follower.js';
 
-// KEYS[1] seq, KEYS[2] stream, KEYS[3] (optional) idempotency key
+// KEYS[1] seq, KEYS[2] stream, KEYS[3] (optional) idempotency key: one channel's keys, one slot
 // ARGV[1] capacity, ARGV[2] type, ARGV[3] data, ARGV[4] idempotency TTL (ms), ARGV[5] body hash
 // Returns { id, 0 } when appended, { id, 1 } for an idempotent repeat (same key,
 // same body hash), { id, 2 } when the key was used for a different body.
@@ -56,7 +64,7 @@ return { n, 0 }
 const APPEND_SHA = crypto.createHash('sha1').update(APPEND_SCRIPT).digest('hex');
 
 // The epoch of a channel's log: a random run id stored beside the sequence
-// (<channel>:epoch), created with the log, so a Redis that lost its data
+// ({<channel>}:epoch), created with the log, so a Redis that lost its data
 // (restarted empty, flushed) is told apart from the log a process knew by the
 // epoch, not by comparing ids. Run by a store before its first append on each
 // connection and by the subscriber after a lost connection.
@@ -87,18 +95,45 @@ return { e, seq, firstId }
 `;
 const EPOCH_SHA = crypto.createHash('sha1').update(EPOCH_SCRIPT).digest('hex');
 
+
+// The lease of a channel's log generator ({<channel>}:generator): however many
+// processes share the log, one at a time writes the generated lines (see
+// ../generator-lease.js).
+// KEYS[1] the lease key; ARGV[1] the caller's owner id, ARGV[2] the TTL (ms).
+// Returns 1 when the caller holds the lease for the next TTL (taken because it
+// was free, or renewed because the caller held it already), 0 when another
+// owner holds it.
+export const LEASE_SCRIPT = `
+local cur = redis.call('GET', KEYS[1])
+if cur == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if cur then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`;
+const LEASE_SHA = crypto.createHash('sha1').update(LEASE_SCRIPT).digest('hex');
+
+// Gives a lease up if the caller still holds it (a graceful stop lets another
+// process take over at once). KEYS[1] the lease key, ARGV[1] the owner id.
+export const RELEASE_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+const RELEASE_SHA = crypto.createHash('sha1').update(RELEASE_SCRIPT).digest('hex');
+
 /** XRANGE page size of since(). */
 const RANGE_PAGE = 1000;
-/** Most entries one XREAD returns per stream. */
-const READ_BATCH = 1000;
-/** What _read() returns when Redis could not be read. */
-const READ_FAILED = Symbol('read failed');
 /** Before the first successful connection, give up after this many retries. */
 const INITIAL_CONNECT_RETRIES = 3;
 /** Same error from one connection reported at most once per this many ms. */
 const ERROR_REPORT_EVERY_MS = 5000;
 /** close(): how long a graceful QUIT may take before the socket is destroyed. */
 const CLOSE_GRACE_MS = 1000;
+/** Lease owner ids: 1-200 visible ASCII characters. */
+const OWNER_RE = /^[\x21-\x7e]{1,200}$/;
+const DEFAULT_URL = 'redis://127.0.0.1:6379';
 
 function reconnectStrategyFor(state) {
   return (retries, cause) => {
@@ -110,19 +145,123 @@ function reconnectStrategyFor(state) {
   };
 }
 
-function parseStreamId(sid) {
-  const dash = String(sid).indexOf('-');
-  return Number(dash === -1 ? sid : String(sid).slice(0, dash));
+function checkUrl(url, what) {
+  let parsed;
+  try {
+    if (typeof url !== 'string') throw new TypeError();
+    parsed = new URL(url);
+  } catch {
+    throw new TypeError(`${what} must be a URL like redis://127.0.0.1:6379, got ${JSON.stringify(url)}`);
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw new TypeError(`${what} must start with redis:// or rediss://, got ${JSON.stringify(url)}`);
+  }
+  return parsed;
 }
 
-function toEntry(sid, fields) {
-  let type = 'message';
-  let data = '';
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    if (fields[i] === 'type') type = String(fields[i + 1]);
-    else if (fields[i] === 'data') data = String(fields[i + 1]);
+const hostPort = (parsed) => `${parsed.hostname}:${parsed.port || 6379}`;
+
+/** The validated options of a RedisStore, with `where` (host:port, or the cluster's nodes) for messages. */
+function storeOptions({
+  url,
+  cluster,
+  capacity = common.DEFAULT_CAPACITY,
+  keyPrefix = '',
+  blockMs = 5000,
+  connectTimeoutMs = 5000,
+  idempotencyTtlMs = common.IDEMPOTENCY_TTL_MS,
+  onError,
+} = {}) {
+  let where;
+  if (cluster !== undefined && cluster !== null) {
+    if (url !== undefined) throw new TypeError('give either url (one Redis) or cluster (the node URLs of a Redis Cluster), not both');
+    if (!Array.isArray(cluster) || cluster.length === 0) throw new TypeError('cluster must be a non-empty array of node URLs like redis://127.0.0.1:7000');
+    const nodes = cluster.map((u, i) => {
+      const parsed = checkUrl(u, `cluster node ${i + 1}`);
+      if (parsed.pathname !== '' && parsed.pathname !== '/') {
+        throw new TypeError(`cluster node ${i + 1}: a Redis Cluster has only database 0, so a node URL cannot name one, got ${JSON.stringify(u)}`);
+      }
+      return parsed;
+    });
+    where = `cluster ${nodes.map(hostPort).join(',')}`;
+  } else {
+    url = url === undefined ? DEFAULT_URL : url;
+    where = hostPort(checkUrl(url, 'Redis url'));
   }
-  return Object.freeze({ id: parseStreamId(sid), type, data });
+  if (typeof keyPrefix !== 'string' || /[\s{}]/.test(keyPrefix)) {
+    throw new TypeError('keyPrefix must be a string without whitespace, "{" or "}" (the channel is the hash tag of every key)');
+  }
+  if (!Number.isSafeInteger(blockMs) || blockMs < 1 || blockMs > 60_000) throw new RangeError('blockMs must be an integer in [1, 60000]');
+  if (!Number.isSafeInteger(idempotencyTtlMs) || idempotencyTtlMs < 1) throw new RangeError('idempotencyTtlMs must be a positive integer');
+  capacity = common.checkCapacity(capacity);
+  return { url: cluster ? null : url, cluster: cluster || null, capacity, keyPrefix, blockMs, connectTimeoutMs, idempotencyTtlMs, onError, where };
+}
+
+/**
+ * One connection of a store to one Redis:
+ * { client, state, cluster: false, send(key, args), open(), destroy(), onError(fn), onReady(fn) }.
+ */
+function singleConnection(url, where, connectTimeoutMs) {
+  const state = { where, everReady: false, closing: false };
+  const client = createClient({
+    url,
+    disableOfflineQueue: true, // fail fast while disconnected: never store late
+    socket: { connectTimeout: connectTimeoutMs, reconnectStrategy: reconnectStrategyFor(state) },
+  });
+  client.on('ready', () => {
+    state.everReady = true;
+  });
+  return {
+    client,
+    state,
+    cluster: false,
+    send: (key, args) => client.sendCommand(args),
+    open: () => client.connect(),
+    destroy: () => {
+      if (client.isOpen) client.destroy();
+    },
+    // Before the first connection, errors surface as the rejection of connect().
+    onError: (fn) => client.on('error', (err) => state.everReady && fn(err)),
+    onReady: (fn) => client.on('ready', fn),
+  };
+}
+
+/**
+ * The same over a Redis Cluster (node-redis createCluster): a command goes to
+ * the master of its first key's slot (MOVED and ASK are followed). Credentials
+ * and TLS of the first node URL apply to every node. `lean`: connect to a
+ * node only when a command needs it (a follower talks to one master).
+ */
+function clusterConnection(urls, where, connectTimeoutMs, lean) {
+  const state = { where, everReady: false, closing: false };
+  const first = new URL(urls[0]);
+  const defaults = {
+    disableOfflineQueue: true,
+    socket: { connectTimeout: connectTimeoutMs, reconnectStrategy: reconnectStrategyFor(state), ...(first.protocol === 'rediss:' ? { tls: true } : {}) },
+  };
+  if (first.username) defaults.username = decodeURIComponent(first.username);
+  if (first.password) defaults.password = decodeURIComponent(first.password);
+  const client = createCluster({ rootNodes: urls.map((url) => ({ url })), defaults, minimizeConnections: lean });
+  client.on('connect', () => {
+    state.everReady = true;
+  });
+  // Kept for the message of a failed connect(), which names no cause itself.
+  client.on('error', (err) => {
+    if (!state.everReady) state.lastError = err;
+  });
+  return {
+    client,
+    state,
+    cluster: true,
+    send: (key, args) => client.sendCommand(key ?? undefined, false, args),
+    open: () => client.connect(),
+    destroy: () => client.destroy(),
+    onError: (fn) => {
+      client.on('error', (err) => state.everReady && fn(err));
+      client.on('node-error', (err) => state.everReady && fn(err));
+    },
+    onReady: (fn) => client.on('node-ready', fn),
+  };
 }
 
 export class RedisStore {
@@ -131,9 +270,10 @@ export class RedisStore {
    * Redis cannot be reached.
    *
    * @param {{
-   *   url?: string,            // default redis://127.0.0.1:6379
+   *   url?: string,            // one Redis (default redis://127.0.0.1:6379)
+   *   cluster?: string[],      // or: node URLs of a Redis Cluster (some or all of its masters)
    *   capacity?: number,       // MAXLEN ~ per channel stream (default 10000)
-   *   keyPrefix?: string,      // prepended to every key (default '')
+   *   keyPrefix?: string,      // prepended to every key (default ''; no whitespace, "{" or "}")
    *   blockMs?: number,        // XREAD BLOCK timeout of the subscriber loop (default 5000)
    *   connectTimeoutMs?: number,
    *   idempotencyTtlMs?: number,
@@ -151,35 +291,20 @@ export class RedisStore {
     return store;
   }
 
-  constructor({
-    url = 'redis://127.0.0.1:6379',
-    capacity = common.DEFAULT_CAPACITY,
-    keyPrefix = '',
-    blockMs = 5000,
-    connectTimeoutMs = 5000,
-    idempotencyTtlMs = common.IDEMPOTENCY_TTL_MS,
-    onError,
-  } = {}) {
-    let parsed;
-    try {
-      parsed = new URL(url);
-    } catch {
-      throw new TypeError(`Redis url must be a URL like redis://127.0.0.1:6379, got ${JSON.stringify(url)}`);
-    }
-    if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-      throw new TypeError(`Redis url must start with redis:// or rediss://, got ${JSON.stringify(url)}`);
-    }
-    if (typeof keyPrefix !== 'string' || /[\s]/.test(keyPrefix)) throw new TypeError('keyPrefix must be a string without whitespace');
-    if (!Number.isSafeInteger(blockMs) || blockMs < 1 || blockMs > 60_000) throw new RangeError('blockMs must be an integer in [1, 60000]');
-    if (!Number.isSafeInteger(idempotencyTtlMs) || idempotencyTtlMs < 1) throw new RangeError('idempotencyTtlMs must be a positive integer');
+  constructor(options = {}) {
+    const o = storeOptions(options);
     this.kind = 'redis';
-    this.url = url;
-    this.capacity = common.checkCapacity(capacity);
-    this.keyPrefix = keyPrefix;
-    this._blockMs = blockMs;
-    this._idemTtl = idempotencyTtlMs;
-    this._where = `${parsed.hostname}:${parsed.port || 6379}`;
-    this._onError = typeof onError === 'function' ? onError : null;
+    /** 'single' (one Redis) or 'cluster'. */
+    this.mode = o.cluster ? 'cluster' : 'single';
+    this.url = o.url;
+    this.clusterUrls = o.cluster ? [...o.cluster] : null;
+    this.capacity = o.capacity;
+    this.keyPrefix = o.keyPrefix;
+    this._blockMs = o.blockMs;
+    this._idemTtl = o.idempotencyTtlMs;
+    this._connectTimeoutMs = o.connectTimeoutMs;
+    this._where = o.where;
+    this._onError = typeof o.onError === 'function' ? o.onError : null;
     this._lastReport = new Map();
     this._closed = false;
     this._closing = null;
@@ -187,33 +312,13 @@ export class RedisStore {
     /** @type {Map<string, {subs: Set<{fn: Function}>, cursor: number|null, ready: Promise<void>|null}>} */
     this._channels = new Map();
     this._keyToChannel = new Map();
-    this._readerId = null;
-    this._inflight = null; // { gen, channels: Set<string> } of the XREAD waiting now
-    this._gen = 0;
-    this._recheck = false;
-    this._wakeIdle = null;
-    this._wakeSleep = null;
-    this._loopDone = Promise.resolve();
 
-    const mk = (role) => {
-      const state = { where: this._where, everReady: false, closing: false };
-      const client = createClient({
-        url,
-        disableOfflineQueue: true, // fail fast while disconnected: never store late
-        socket: { connectTimeout: connectTimeoutMs, reconnectStrategy: reconnectStrategyFor(state) },
-      });
-      client.on('ready', () => {
-        state.everReady = true;
-      });
-      // Before the first connection, errors surface as the rejection of connect().
-      client.on('error', (err) => {
-        if (state.everReady) this._report(role, err);
-      });
-      return { client, state };
-    };
-    this._main = mk('main');
-    this._reader = mk('subscriber');
+    this._main = this._connection(false);
+    this._main.onError((err) => this._report('main', err));
     this.client = this._main.client;
+    /** The blocking readers: '*' (one Redis: every channel) or one per channel (cluster). */
+    this._followers = new Map();
+    if (this.mode === 'single') this._followers.set('*', this._newFollower(null));
 
     /** Per channel: the epoch this store's appends last saw, and the highest id it knows of. */
     this._epochs = new Map();
@@ -221,7 +326,30 @@ export class RedisStore {
     /** Per channel: the epoch check of the current main connection (see _verify). */
     this._verified = new Map();
     // A new connection may lead to a Redis that lost the data: check again.
-    this._main.client.on('ready', () => this._verified.clear());
+    this._main.onReady(() => this._verified.clear());
+  }
+
+  _connection(lean) {
+    return this.mode === 'cluster'
+      ? clusterConnection(this.clusterUrls, this._where, this._connectTimeoutMs, lean)
+      : singleConnection(this.url, this._where, this._connectTimeoutMs);
+  }
+
+  _newFollower(only) {
+    const conn = this._connection(true);
+    conn.onError((err) => this._report('subscriber', err));
+    return new StreamFollower(this, conn, only);
+  }
+
+  /** The follower of a channel (on a cluster created, and started, with the channel's first subscriber). */
+  _followerFor(channel) {
+    let follower = this._followers.get(this.mode === 'cluster' ? channel : '*');
+    if (!follower) {
+      follower = this._newFollower(channel);
+      this._followers.set(channel, follower);
+      follower.start();
+    }
+    return follower;
   }
 
   _report(role, err) {
@@ -239,13 +367,41 @@ export class RedisStore {
   }
 
   async _connect() {
-    await Promise.all([this._main.client.connect(), this._reader.client.connect()]);
-    this._loopDone = this._loop().catch((err) => this._report('subscriber', err));
+    const single = this._followers.get('*');
+    try {
+      await Promise.all([this._main.open(), single?.conn.open()]);
+    } catch (err) {
+      if (this.mode !== 'cluster') throw err;
+      const cause = this._main.state.lastError;
+      const why = `${err && err.message ? err.message : err}${cause && cause !== err ? ` (${cause.message || cause})` : ''}`;
+      throw new Error(`cannot connect to the Redis Cluster at ${this._where.slice('cluster '.length)}: ${why}`);
+    }
+    if (single) {
+      // A cluster node answers only for its own slots (MOVED for the others): refuse it here, clearly.
+      const info = String(await this._main.send(null, ['INFO', 'cluster']));
+      if (/^cluster_enabled:1\b/m.test(info)) {
+        throw new Error(`Redis at ${this._where} is a node of a Redis Cluster: connect to the cluster instead (--redis-cluster, or the store's cluster option)`);
+      }
+      single.opened = true;
+      single.start();
+    }
   }
 
+  /** The keys of a channel: all hash-tagged with the channel, so they share one cluster slot. */
   _keys(channel) {
-    const base = `${this.keyPrefix}${channel}`;
-    return { seq: `${base}:seq`, stream: `${base}:stream`, idem: `${base}:idem:`, epoch: `${base}:epoch` };
+    const base = `${this.keyPrefix}{${channel}}`;
+    return { seq: `${base}:seq`, stream: `${base}:stream`, idem: `${base}:idem:`, epoch: `${base}:epoch`, generator: `${base}:generator` };
+  }
+
+  /** EVALSHA of a script (EVAL when the server does not have it yet); routed by its first key. */
+  async _eval(sha, script, keys, argv) {
+    const args = [String(keys.length), ...keys, ...argv];
+    try {
+      return await this._main.send(keys[0], ['EVALSHA', sha, ...args]);
+    } catch (err) {
+      if (!/NOSCRIPT/.test(String(err && err.message))) throw err;
+      return this._main.send(keys[0], ['EVAL', script, ...args]);
+    }
   }
 
   _noteHigh(channel, id) {
@@ -255,14 +411,7 @@ export class RedisStore {
   /** Runs EPOCH_SCRIPT; resolves { epoch, seq, firstId }. */
   async _epoch(channel, knownEpoch, floor) {
     const k = this._keys(channel);
-    const args = ['3', k.seq, k.epoch, k.stream, crypto.randomUUID(), knownEpoch || '', String(floor)];
-    let reply;
-    try {
-      reply = await this.client.sendCommand(['EVALSHA', EPOCH_SHA, ...args]);
-    } catch (err) {
-      if (!/NOSCRIPT/.test(String(err && err.message))) throw err;
-      reply = await this.client.sendCommand(['EVAL', EPOCH_SCRIPT, ...args]);
-    }
+    const reply = await this._eval(EPOCH_SHA, EPOCH_SCRIPT, [k.seq, k.epoch, k.stream], [crypto.randomUUID(), knownEpoch || '', String(floor)]);
     const firstId = Number(reply[2]);
     return { epoch: String(reply[0]), seq: Number(reply[1]), firstId: firstId < 0 ? null : firstId };
   }
@@ -302,14 +451,7 @@ export class RedisStore {
     await this._verify(channel);
     const k = this._keys(channel);
     const keys = idem === null ? [k.seq, k.stream] : [k.seq, k.stream, k.idem + idem.id];
-    const args = [String(keys.length), ...keys, String(this.capacity), type, text, String(this._idemTtl), idem === null ? '' : idem.hash];
-    let reply;
-    try {
-      reply = await this.client.sendCommand(['EVALSHA', APPEND_SHA, ...args]);
-    } catch (err) {
-      if (!/NOSCRIPT/.test(String(err && err.message))) throw err;
-      reply = await this.client.sendCommand(['EVAL', APPEND_SCRIPT, ...args]);
-    }
+    const reply = await this._eval(APPEND_SHA, APPEND_SCRIPT, keys, [String(this.capacity), type, text, String(this._idemTtl), idem === null ? '' : idem.hash]);
     const id = Number(reply[0]);
     this._noteHigh(channel, id);
     if (Number(reply[1]) === 2) throw new common.IdempotencyConflictError(idem.key);
@@ -329,7 +471,7 @@ export class RedisStore {
     let from = `(${lastId}-0`;
     while (out.length < max) {
       const count = Math.min(RANGE_PAGE, max - out.length);
-      const page = await this.client.sendCommand(['XRANGE', stream, from, '+', 'COUNT', String(count)]);
+      const page = await this._main.send(stream, ['XRANGE', stream, from, '+', 'COUNT', String(count)]);
       if (!page || page.length === 0) break;
       for (const [sid, fields] of page) out.push(toEntry(sid, fields));
       if (page.length < count) break;
@@ -341,17 +483,19 @@ export class RedisStore {
   async lastId(channel) {
     this._check();
     common.checkChannel(channel);
-    const v = await this.client.sendCommand(['GET', this._keys(channel).seq]);
+    const { seq } = this._keys(channel);
+    const v = await this._main.send(seq, ['GET', seq]);
     return v === null || v === undefined ? 0 : Number(v);
   }
 
   /**
    * fn(entry) for every entry appended (by any process) after this call, in id
-   * order. The starting point is read (GET <channel>:seq) on the main
-   * connection when the channel gets its first subscriber, before any command
-   * issued after subscribe() returns: subscribe() then since() leaves no gap.
+   * order. The starting point is read ({<channel>}:seq) on the main connection
+   * when the channel gets its first subscriber, before any command issued
+   * after subscribe() returns: subscribe() then since() leaves no gap.
    * `onReset()` is called when the log was found to have restarted (Redis came
-   * back without the data); entries with lower ids follow.
+   * back without the data); entries with lower ids follow. `onError(err)` when
+   * the subscription cannot read (Redis unreachable); it stays subscribed.
    */
   subscribe(channel, fn, { onReset, onError } = {}) {
     this._check();
@@ -365,7 +509,7 @@ export class RedisStore {
       this._channels.set(channel, ch);
       this._keyToChannel.set(this._keys(channel).stream, channel);
       this._initCursor(channel, ch);
-      this._wake(channel);
+      this._followerFor(channel).wake(channel);
     }
     const sub = { fn, onReset, onError };
     ch.subs.add(sub);
@@ -383,213 +527,44 @@ export class RedisStore {
         this._noteHigh(channel, seq);
       },
       (err) => {
-        ch.ready = null; // retried by the loop
+        ch.ready = null; // retried by the follower
         this._report('main', err);
       },
     );
   }
 
-  /** Make the subscriber loop pick up a new channel now. */
-  _wake(channel) {
-    if (this._wakeIdle) {
-      const wake = this._wakeIdle;
-      this._wakeIdle = null;
-      wake();
-      return;
-    }
-    const inflight = this._inflight;
-    if (!inflight || inflight.channels.has(channel)) return;
-    this._unblock(inflight.gen, 0);
-  }
-
-  _unblock(gen, attempt) {
-    if (this._closed || !this._inflight || this._inflight.gen !== gen || this._readerId === null) return;
-    this.client.sendCommand(['CLIENT', 'UNBLOCK', String(this._readerId)]).then(
-      (n) => {
-        // 0: the XREAD was not blocked yet (still on its way); try again shortly.
-        if (Number(n) === 0 && attempt < 20) setTimeout(() => this._unblock(gen, attempt + 1), 25).unref?.();
-      },
-      () => {},
-    );
-  }
-
-  async _loop() {
-    let failures = 0;
-    const pause = () => this._sleep(Math.min(2 ** failures++ * 50, 2000));
-    while (!this._closed) {
-      const ready = await this._readyChannels();
-      if (ready === null) continue; // waited for a subscriber
-      if (this._closed) break;
-      if (this._recheck && ready.length > 0 && !(await this._recheckEpochs(ready))) {
-        if (this._closed) break;
-        await pause();
-        continue;
-      }
-      if (ready.length === 0) {
-        await pause();
-        continue;
-      }
-      const reply = await this._read(ready);
-      if (reply === READ_FAILED) {
-        if (this._closed) break;
-        await pause();
-        continue;
-      }
-      failures = 0;
-      if (!reply) {
-        // Timeout (every blockMs) or CLIENT UNBLOCK: also check the epochs, so
-        // that a log emptied without a lost connection (FLUSHALL, a proxy in
-        // front of a replaced Redis) is noticed too.
-        this._recheck = true;
-        continue;
-      }
-      this._dispatch(reply);
-    }
-  }
-
-  /** The subscribed channels whose cursor is known; null after waiting for a first subscriber. */
-  async _readyChannels() {
-    const active = [...this._channels.entries()];
-    if (active.length === 0) {
-      await new Promise((resolve) => {
-        this._wakeIdle = resolve;
-      });
-      return null;
-    }
-    for (const [channel, ch] of active) if (ch.ready === null) this._initCursor(channel, ch);
-    await Promise.all(active.map(([, ch]) => ch.ready));
-    return active.filter(([channel, ch]) => ch.cursor !== null && this._channels.get(channel) === ch);
-  }
-
-  // After a lost connection: Redis may have come back without our data
-  // (restarted empty). Tell by the epoch, not by the ids (a new sequence may
-  // already have passed our cursor). EPOCH_SCRIPT raises a new log's sequence
-  // above our cursor, so its entries normally follow on; only if it already
-  // holds entries at or below our cursor (appended by a process that knew
-  // less) do subscribers restart from its beginning. False when Redis could
-  // not be asked.
-  async _recheckEpochs(ready) {
-    let found;
-    try {
-      found = await Promise.all(ready.map(([channel, ch]) => this._epoch(channel, ch.epoch, ch.cursor)));
-    } catch (err) {
-      if (!this._closed) this._report('main', err);
-      return false;
-    }
-    ready.forEach(([, ch], i) => {
-      const { epoch, firstId } = found[i];
-      if (ch.epoch === null || epoch === ch.epoch) return;
-      ch.epoch = epoch;
-      if (firstId === null || firstId > ch.cursor) return;
-      ch.cursor = 0;
-      for (const sub of [...ch.subs]) {
-        try {
-          sub.onReset?.();
-        } catch (err) {
-          console.error('redis-store onReset failed:', err);
-        }
-      }
-    });
-    this._recheck = false;
-    return true;
-  }
-
-  /** One blocking XREAD of the ready channels: its reply (null on timeout), or READ_FAILED. */
-  async _read(ready) {
-    const reader = this._reader.client;
-    const keys = ready.map(([channel]) => this._keys(channel).stream);
-    const ids = ready.map(([, ch]) => `${ch.cursor}-0`);
-    const gen = ++this._gen;
-    this._inflight = { gen, channels: new Set(ready.map(([channel]) => channel)) };
-    try {
-      if (this._readerId === null) {
-        // Pipelined ahead of the XREAD on the same connection; needed by CLIENT UNBLOCK.
-        reader.sendCommand(['CLIENT', 'ID']).then(
-          (id) => {
-            if (this._gen === gen) this._readerId = id;
-          },
-          () => {},
-        );
-      }
-      const reply = await reader.sendCommand(['XREAD', 'COUNT', String(READ_BATCH), 'BLOCK', String(this._blockMs), 'STREAMS', ...keys, ...ids]);
-      this._inflight = null;
-      return reply;
-    } catch (err) {
-      this._inflight = null;
-      this._readerId = null; // a reconnect gets a new client id
-      this._recheck = true;
-      if (!this._closed) {
-        this._report('subscriber', err);
-        this._failSubscribers(ready, err);
-      }
-      return READ_FAILED;
-    }
-  }
-
   /**
-   * The subscription could not read (Redis unreachable): tell every
-   * subscriber of those channels (onError), so that a stream over it ends
-   * rather than stay open with nothing behind it. They stay subscribed.
+   * Take or renew the lease of a channel's log generator
+   * (<prefix>{<channel>}:generator) for `ttlMs`: true when `owner` holds it
+   * now, false when another owner does. See ../generator-lease.js.
    */
-  _failSubscribers(active, err) {
-    for (const [, ch] of active) {
-      for (const sub of [...ch.subs]) {
-        try {
-          sub.onError?.(err);
-        } catch (e) {
-          console.error('redis-store onError failed:', e);
-        }
-      }
-    }
+  async tryLease(channel, owner, ttlMs) {
+    this._check();
+    common.checkChannel(channel);
+    if (typeof owner !== 'string' || !OWNER_RE.test(owner)) throw new TypeError('a lease owner must be 1-200 visible ASCII characters');
+    if (!Number.isSafeInteger(ttlMs) || ttlMs < 100 || ttlMs > 600_000) throw new RangeError('a lease TTL must be an integer number of ms in [100, 600000]');
+    const key = this._keys(channel).generator;
+    return Number(await this._eval(LEASE_SHA, LEASE_SCRIPT, [key], [owner, String(ttlMs)])) === 1;
   }
 
-  /** A pause of the loop that close() cuts short. */
-  _sleep(ms) {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      this._wakeSleep = done;
-    });
-  }
-
-  _dispatch(reply) {
-    // RESP2: [[key, [[id, [field, value, ...]], ...]], ...]; RESP3 maps arrive as objects.
-    const streams = Array.isArray(reply) ? reply : Object.entries(reply);
-    for (const [key, entries] of streams) {
-      const channel = this._keyToChannel.get(String(key));
-      const ch = channel === undefined ? undefined : this._channels.get(channel);
-      if (!ch || ch.cursor === null) continue;
-      for (const [sid, fields] of entries) {
-        const entry = toEntry(sid, fields);
-        if (!(entry.id > ch.cursor)) continue;
-        ch.cursor = entry.id;
-        this._noteHigh(channel, entry.id);
-        for (const sub of [...ch.subs]) {
-          try {
-            sub.fn(entry);
-          } catch (err) {
-            console.error('redis-store subscriber failed:', err);
-          }
-        }
-      }
-    }
+  /** Give the lease up if `owner` still holds it; true when it did. */
+  async releaseLease(channel, owner) {
+    this._check();
+    common.checkChannel(channel);
+    if (typeof owner !== 'string' || !OWNER_RE.test(owner)) throw new TypeError('a lease owner must be 1-200 visible ASCII characters');
+    const key = this._keys(channel).generator;
+    return Number(await this._eval(RELEASE_SHA, RELEASE_SCRIPT, [key], [owner])) === 1;
   }
 
   close() {
     if (this._closing) return this._closing;
     this._closed = true;
     this._main.state.closing = true;
-    this._reader.state.closing = true;
     this._channels.clear();
-    if (this._wakeIdle) this._wakeIdle();
-    if (this._wakeSleep) this._wakeSleep();
+    const followers = [...this._followers.values()];
+    const ended = followers.map((f) => f.close());
     this._closing = (async () => {
-      const reader = this._reader.client;
-      if (reader.isOpen) reader.destroy();
-      await this._loopDone.catch(() => {});
+      await Promise.all(ended);
       const client = this._main.client;
       if (client.isOpen) {
         let timer;
@@ -605,7 +580,6 @@ export class RedisStore {
     return this._closing;
   }
 }
-
 
 export function connectRedisStore(options) {
   return RedisStore.connect(options);
