@@ -311,6 +311,8 @@ class Balancer {
     std::size_t endpoint = 0;
     bool open = false;
     TimerId timer = 0;  // its connect timeout
+    /// When its own server goes away (it announced a drain too); < 0: not.
+    double drain_at = -1;
   };
   Standby standby_;
   /// When to open the standby (a drain was announced); 0: none.

@@ -9,15 +9,20 @@
 namespace sse_balancer {
 
 void Balancer::OnDrain(ConnectionId id, double within_ms) {
-  if (closed_ || id == 0 || id != active_connection_ || standby_.id != 0 ||
-      !std::isfinite(within_ms)) {
-    return;
-  }
+  if (closed_ || id == 0 || !std::isfinite(within_ms)) return;
   within_ms = std::max(0.0, within_ms);
   const double now = host_.NowMs();
   // Left alone until it is back: the deploy that drains it restarts it.
-  endpoints_[*active_].health.RestUntil(
-      now + std::max(2 * within_ms, options_.backoff.initial_ms));
+  const double rest_until =
+      now + std::max(2 * within_ms, options_.backoff.initial_ms);
+  if (standby_.id != 0 && id == standby_.id) {
+    // The stream it moves to goes away too: it moves on once it took over.
+    endpoints_[standby_.endpoint].health.RestUntil(rest_until);
+    standby_.drain_at = now + within_ms;
+    return;
+  }
+  if (id != active_connection_ || standby_.id != 0) return;
+  endpoints_[*active_].health.RestUntil(rest_until);
   // Clients drained together spread their moves over the time given.
   const double jitter = options_.backoff.jitter;
   const double spread = jitter * rng_.Uniform01() + (1 - jitter) * 0.5;
@@ -151,12 +156,15 @@ void Balancer::PromoteStandby() {
     if (options_.watchdog.connect_timeout_ms > 0) {
       ArmWatchdog(options_.watchdog.connect_timeout_ms);
     }
-    PurgeRetired();
-    return;
+  } else {
+    // It opened before it took over: it is the open stream now.
+    OnOpen(next.id);
   }
-  // It opened before it took over: it is the open stream now.
-  OnOpen(next.id);
-  if (!closed_ && active_connection_ == next.id) PurgeRetired();
+  if (closed_ || active_connection_ != next.id) return;
+  PurgeRetired();
+  if (next.drain_at >= 0) {
+    OnDrain(next.id, std::max(0.0, next.drain_at - host_.NowMs()));
+  }
 }
 
 void Balancer::AbandonStandby(std::optional<FailureReason> failure) {

@@ -105,6 +105,7 @@ enum class Op : std::uint8_t {
   kStandbyOpen,     // the connection opened beside it (if any) opens
   kStandbyError,    // ... fails
   kStandbyMessage,  // ... delivers an event
+  kStandbyDrain,    // ... its server announces a drain too
   kCount,
 };
 
@@ -116,6 +117,7 @@ const char* OpName(Op op) {
       "resume(false)", "close",         "stale",
       "suspend",       "start",         "drain",
       "standby-open",  "standby-error", "standby-message",
+      "standby-drain",
   };
   const auto index = static_cast<std::size_t>(op);
   return index < sizeof kNames / sizeof kNames[0] ? kNames[index] : "?";
@@ -326,6 +328,7 @@ class Harness {
       case Op::kStandbyOpen:
       case Op::kStandbyError:
       case Op::kStandbyMessage:
+      case Op::kStandbyDrain:
         StandbyStep(op, b, active, step);
         break;
       case Op::kCount:
@@ -350,6 +353,10 @@ class Harness {
       if (opened_.insert(standby).second) b.OnOpen(standby);
     } else if (op == Op::kStandbyError) {
       b.OnError(standby, ConnectionError::kRetrying);
+    } else if (op == Op::kStandbyDrain) {
+      const double within = 10.0 * input_.Byte();
+      step.arg = within;
+      if (opened_.count(standby)) b.OnDrain(standby, within);
     } else {
       const std::size_t which = input_.Byte() % IdAlphabet().size();
       step.arg = static_cast<double>(which);

@@ -87,6 +87,41 @@ TEST_F(DrainTest, TheNewStreamTakesOverOnceItHasCaughtUp) {
   EXPECT_EQ(host_.failover_notices().size(), 1u);
 }
 
+TEST_F(DrainTest, ANewStreamWhoseServerDrainsTooMovesOnOnceItTookOver) {
+  // Four endpoints: two servers drain (e.g. one process of two goes away);
+  // the stream moves off both without a failure.
+  MakeBalancer(4);
+  balancer().Start();
+  OpenActive();
+  ASSERT_NE(Message("1"), kDropEvent);
+  old_ = LastConnectionId();
+  from_ = LastEndpoint();
+  balancer().OnDrain(old_, 1000);
+  host_.Advance(800);
+  ASSERT_EQ(ConnectionCount(), 2u);
+  const ConnectionId next = LastConnectionId();
+  const std::size_t to = LastEndpoint();
+  balancer().OnOpen(next);
+  // Its server tells the new stream at once that it drains as well.
+  balancer().OnDrain(next, 2000);
+  EXPECT_EQ(ConnectionCount(), 2u);
+  EXPECT_EQ(balancer().OnMessage(next, "2"), std::optional<std::size_t>(to));
+  EXPECT_EQ(host_.open_ids(), std::set<ConnectionId>{next});
+  // It moves on, as for a drain announced on the stream itself, and not to
+  // either drained endpoint.
+  host_.Advance(1600);
+  ASSERT_EQ(ConnectionCount(), 3u);
+  EXPECT_NE(LastEndpoint(), from_);
+  EXPECT_NE(LastEndpoint(), to);
+  const ConnectionId third = LastConnectionId();
+  balancer().OnOpen(third);
+  EXPECT_EQ(balancer().OnMessage(third, "3"),
+            std::optional<std::size_t>(LastEndpoint()));
+  EXPECT_TRUE(host_.error_notices().empty());
+  ASSERT_EQ(host_.failover_notices().size(), 2u);
+  EXPECT_EQ(host_.failover_notices()[1].reason, FailureReason::kDrain);
+}
+
 TEST_F(DrainTest, TheOldStreamEndingFirstHandsOverAtOnce) {
   Streaming();
   balancer().OnDrain(old_, 500);
