@@ -5,9 +5,13 @@ import { test, expect } from './fixtures.js';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { ROOT } from './fixtures.js';
+import { freePortRun, stopChild } from './redis-helper.js';
 
 test('demo page streams, and a killed backend fails over to another', async ({ page }, testInfo) => {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  // The page server and its three backends on four ports that were free,
+  // below the ephemeral range (a random port there could be taken by any
+  // outgoing connection, and the child would exit at once).
+  const port = await freePortRun(4);
   const child = spawn(process.execPath, [path.join(ROOT, 'web/server/main.js'), '--port-base', String(port), '--log-rate', '10', '--drain-ms', '200'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -15,7 +19,7 @@ test('demo page streams, and a killed backend fails over to another', async ({ p
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
   try {
-    await expect.poll(() => output, { timeout: 15_000 }).toContain('sse-balancer: chat');
+    await expect.poll(() => (child.exitCode === null ? output : `exited ${child.exitCode}: ${output}`), { timeout: 15_000 }).toContain('sse-balancer: chat');
     expect(output).toContain(`http://127.0.0.1:${port}/web/chat/`);
     expect(output).toContain(`http://127.0.0.1:${port}/web/logs/`);
     const errors = [];
@@ -34,8 +38,8 @@ test('demo page streams, and a killed backend fails over to another', async ({ p
     await page.screenshot({ path: testInfo.outputPath('demo.png'), fullPage: true });
     expect(errors).toEqual([]);
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    // Bounded, and no wait for an exit that already happened.
+    await stopChild(child);
   }
 });
 
