@@ -834,6 +834,55 @@ function fleetDrainRows(sim) {
   ];
 }
 
+/** Where the policies put 30 real clients, and a backend added at runtime. */
+function policiesSection(b) {
+  const out = ['## 12. Policies and endpoint lists under real clients (Chromium)', ''];
+  const p = b?.policies;
+  if (!p) return [...out, '_Not measured in this run (section `policies` of tests/bench/browser/run.mjs)._', ''];
+  const row = (name, r, target) => [
+    name,
+    r.firstPicks.join(' / '),
+    r.start.join(' / '),
+    r.end.join(' / '),
+    r.settledMs === undefined ? '–' : r.settledMs === null ? 'not within 60 s' : ms(r.settledMs, 0),
+    target,
+    r.lost,
+    r.repeated,
+    r.errors,
+  ];
+  const a = p.addBackend;
+  out.push(
+    `How: ${p.method}.`,
+    '',
+    table(
+      ['policy', 'first picks (no load known yet)', 'streams per backend once all 30 stream', 'at the end', 'settled after', 'target (issue 12)', 'ids lost', 'ids repeated', 'error events'],
+      [
+        row('random (reference: balls into bins)', p.random, '–'),
+        row('least-loaded', p.leastLoaded, 'at most 11 on the busiest'),
+        row('weighted 1:2:3', p.weighted, 'within 10 % of 5 / 10 / 15'),
+      ],
+    ),
+    '',
+    'Sticky (each key loaded 20 times in fresh pages, then with its backend killed, then revived; target: the same backend ' +
+      'across the 20 loads, moving only when it fails):',
+    '',
+    table(
+      ['key', 'distinct backends over 20 loads', 'its backend', 'while that one is down', 'after it is back'],
+      p.sticky.map((k) => [k.key, k.distinctBackends, k.home, k.whileDown, k.afterRevive]),
+    ),
+    '',
+    'A 4th backend added at runtime (`cluster.addBackend()`, announced with `sse-balancer.endpoints`) under 12 least-loaded ' +
+      'clients, then 4 more clients started with the old 3-URL list:',
+    '',
+    table(
+      ['streams before', 'after (16 clients)', '2 streams on the new backend after', 'late clients that learned all 4', 'ids lost', 'ids repeated', 'error events'],
+      [[a.before.join(' / '), a.after.join(' / '), a.reachedMs === null ? 'not within 60 s' : ms(a.reachedMs, 0), `${a.lateClientsKnowing4} of ${a.lateClients}`, a.lost, a.repeated, a.errors]],
+    ),
+    '',
+  );
+  return out;
+}
+
 /** Tabs sharing one stream (the `share` option). */
 function shareSection(b) {
   const out = ['## 10. Tabs sharing one stream (Chromium)', ''];
@@ -1244,6 +1293,7 @@ function main() {
   md.push(...costSection(costSteps, b));
   md.push(...shareSection(b));
   md.push(...drainSection(b, fleetDrain));
+  md.push(...policiesSection(b));
   md.push('## Plots', '');
   const plotList = Object.entries(plots);
   if (plotList.length) for (const [key, file] of plotList) md.push(`- [${key}](bench/${file})`);

@@ -21,8 +21,9 @@ import { runMemory } from './memory.mjs';
 import { runOutage } from './outage.mjs';
 import { runShare } from './share.mjs';
 import { runDrain } from './drain.mjs';
+import { runPolicies } from './policies.mjs';
 
-const SECTIONS = ['failover', 'outage', 'dispatch', 'size', 'startup', 'memory', 'share', 'drain'];
+const SECTIONS = ['failover', 'outage', 'dispatch', 'size', 'startup', 'memory', 'share', 'drain', 'policies'];
 const OUT = path.join(ROOT, 'docs/bench/browser.json');
 
 function chromiumVersion() {
@@ -86,6 +87,7 @@ async function main() {
       else if (section === 'outage') out.outage = await runOutage({ browser, cfg });
       else if (section === 'share') out.share = await runShare({ browser, cfg });
       else if (section === 'drain') out.drain = await runDrain({ browser, cfg });
+      else if (section === 'policies') out.policies = await runPolicies({ browser, cfg });
       out[section].loadavg = { before: loadBefore, after: machine().loadavg };
       timings[section] = round((Date.now() - t0) / 1000, 1);
       log(`${section}: ${timings[section]} s`);
