@@ -137,6 +137,8 @@ void Balancer::Fail(FailureReason reason) {
   // A listener may have closed the source, or brought it back (an `online`
   // dispatched from an error handler connects at once).
   if (closed_ || retry_timer_ != 0 || active_connection_ != 0) return;
+  // A removed endpoint whose stream this was goes now (`failed` is stale).
+  PurgeRetired();
   // Moving to another endpoint is a failover, made at once. Coming back to
   // the same one (one URL, or no other eligible), every client its server
   // just cut off would return in the same millisecond: spread them a little.
@@ -433,8 +435,9 @@ void Balancer::ConnectNext(FailureReason reason, ConnectMode mode) {
     if (round_attempts_ < sweep_size && sweep_left_.empty()) {
       // A new cycle through the list; never an endpoint twice in a round.
       for (std::size_t i = 0; i < endpoints_.size(); ++i) {
-        if (std::find(tried_in_round_.begin(), tried_in_round_.end(), i) ==
-            tried_in_round_.end()) {
+        if (!endpoints_[i].retired &&
+            std::find(tried_in_round_.begin(), tried_in_round_.end(), i) ==
+                tried_in_round_.end()) {
           sweep_left_.push_back(i);
         }
       }

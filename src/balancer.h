@@ -247,6 +247,9 @@ class Balancer {
   // Endpoint lists (balancer_endpoints.cc).
   void Reindex(std::vector<Endpoint> next,
                const std::vector<std::size_t>& old_of);
+  /// On a removed (retired) endpoint with no move under way: start one in
+  /// `delay_ms` (a pending move for load becomes a plain move off it).
+  void LeaveRetired(double delay_ms);
   void PurgeRetired();
   /// A stream that opened and delivered events, then ended: not a failed
   /// attempt. Its endpoint stays eligible with a fresh backoff.
@@ -317,6 +320,8 @@ class Balancer {
   Standby standby_;
   /// When to open the standby (a drain was announced); 0: none.
   TimerId drain_timer_ = 0;
+  /// The pending drain timer is a move off a removed endpoint (LeaveRetired).
+  bool leaving_retired_ = false;
   /// When this client last decided to move for load.
   double last_rebalance_ms_ = -1e300;
   /// The pending move is for load, not a drain: it goes only to an endpoint

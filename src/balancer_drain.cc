@@ -75,6 +75,7 @@ void Balancer::OnLoadReport(ConnectionId id) {
 }
 
 void Balancer::OpenStandby() {
+  leaving_retired_ = false;
   if (closed_ || active_connection_ == 0 || standby_.id != 0) return;
   const double now = host_.NowMs();
   RefreshHealth();
@@ -93,7 +94,13 @@ void Balancer::OpenStandby() {
         std::remove_if(candidates.begin(), candidates.end(), heavier),
         candidates.end());
   }
-  if (candidates.empty() || !budget_.Allows(now)) return;
+  if (candidates.empty() || !budget_.Allows(now)) {
+    // On a removed endpoint it must still go: try again later.
+    LeaveRetired(std::max(options_.backoff.min_ms,
+                          budget_.Allows(now) ? options_.backoff.initial_ms
+                                              : BudgetAllowsAt(now) - now));
+    return;
+  }
   const std::size_t pick = policy_->Pick(endpoints_, candidates, rng_);
   Endpoint& endpoint = endpoints_[pick];
   standby_ = Standby{++next_connection_, pick, false, 0};
@@ -165,6 +172,8 @@ void Balancer::PromoteStandby() {
   if (next.drain_at >= 0) {
     OnDrain(next.id, std::max(0.0, next.drain_at - host_.NowMs()));
   }
+  // It took over on an endpoint removed meanwhile: it moves on.
+  LeaveRetired(0);
 }
 
 void Balancer::AbandonStandby(std::optional<FailureReason> failure) {
@@ -178,16 +187,25 @@ void Balancer::AbandonStandby(std::optional<FailureReason> failure) {
     endpoints_[standby.endpoint].connection = EndpointState::kIdle;
   }
   // Still on an endpoint that was removed: try to leave it again.
-  if (failure && !closed_ && active_ && endpoints_[*active_].retired &&
-      drain_timer_ == 0) {
-    move_for_load_ = false;
-    drain_timer_ = ++next_timer_;
-    host_.StartTimer(drain_timer_, options_.backoff.min_ms);
-  }
+  if (failure) LeaveRetired(options_.backoff.min_ms);
   if (!closed_) PurgeRetired();
 }
 
+void Balancer::LeaveRetired(double delay_ms) {
+  if (closed_ || !active_ || !endpoints_[*active_].retired ||
+      standby_.id != 0) {
+    return;
+  }
+  // A move for load pending on a removed endpoint becomes a plain move off it.
+  move_for_load_ = false;
+  if (drain_timer_ != 0) return;
+  drain_timer_ = ++next_timer_;
+  leaving_retired_ = true;
+  host_.StartTimer(drain_timer_, delay_ms);
+}
+
 void Balancer::CancelDrain() {
+  leaving_retired_ = false;
   if (drain_timer_ == 0) return;
   const TimerId id = drain_timer_;
   drain_timer_ = 0;

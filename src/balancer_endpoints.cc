@@ -12,6 +12,19 @@ constexpr std::size_t kNone = std::numeric_limits<std::size_t>::max();
 void Balancer::SetEndpoints(std::vector<std::string> urls,
                             std::vector<double> weights) {
   if (closed_ || urls.empty()) return;
+  // A connection opened beside the stream to an endpoint that is removed is
+  // given up first: the move picks again, among the new list.
+  if (standby_.id != 0 &&
+      std::find(urls.begin(), urls.end(), endpoints_[standby_.endpoint].url) ==
+          urls.end()) {
+    AbandonStandby(std::nullopt);
+    if (closed_) return;
+    // The move it was for (a drain, a move for load) starts again.
+    if (drain_timer_ == 0) {
+      drain_timer_ = ++next_timer_;
+      host_.StartTimer(drain_timer_, 0);
+    }
+  }
   std::vector<Endpoint> next;
   std::vector<std::size_t> old_of;  // new index -> old index, or kNone
   for (std::size_t i = 0; i < urls.size(); ++i) {
@@ -27,9 +40,15 @@ void Balancer::SetEndpoints(std::vector<std::string> urls,
       endpoint.url = std::move(urls[i]);
       old_of.push_back(kNone);
     }
-    endpoint.weight = i < weights.size() ? weights[i] : 1.0;
+    // A weight not given (<= 0) keeps the endpoint's own, or 1 if new.
+    if (i < weights.size() && weights[i] > 0) {
+      endpoint.weight = weights[i];
+    } else if (it == endpoints_.end()) {
+      endpoint.weight = 1.0;
+    }
     next.push_back(std::move(endpoint));
   }
+
   // The endpoints the streams are on stay, retired, until they are left.
   bool moving = false;
   for (const std::optional<std::size_t> busy :
@@ -49,10 +68,10 @@ void Balancer::SetEndpoints(std::vector<std::string> urls,
   Reindex(std::move(next), old_of);
   host_.NotifyEndpointsChanged();
   if (closed_) return;
-  if (moving && standby_.id == 0 && drain_timer_ == 0) {
-    move_for_load_ = false;
-    drain_timer_ = ++next_timer_;
-    host_.StartTimer(drain_timer_, 0);
+  if (moving) {
+    LeaveRetired(0);
+  } else if (leaving_retired_ && standby_.id == 0) {
+    CancelDrain();  // listed again before the move started: it stays
   }
 }
 

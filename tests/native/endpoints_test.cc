@@ -34,6 +34,15 @@ class EndpointsTest : public BalancerTest {
     return out;
   }
 
+  // The other two cool down (failed requests), then the streaming endpoint
+  // is removed: there is nowhere to move yet.
+  void RemoveItWithTheOthersCooling() {
+    for (std::size_t i = 0; i < 3; ++i) {
+      if (i != here_) balancer().OnRequestFailed(i);
+    }
+    balancer().SetEndpoints(UrlsBut(here_), {});
+  }
+
   std::size_t here_ = 0;
   std::string url_;
 };
@@ -106,6 +115,102 @@ TEST_F(EndpointsTest, ARemovedEndpointIsNeverPickedAgain) {
     ASSERT_TRUE(pick.has_value());
     EXPECT_FALSE(balancer().endpoints()[*pick].retired);
   }
+}
+
+TEST_F(EndpointsTest, AStandbyOnARemovedEndpointIsGivenUpAndTheMovePicksAgain) {
+  Streaming();
+  const ConnectionId old = LastConnectionId();
+  balancer().OnDrain(old, 1000);
+  host_.Advance(800);
+  ASSERT_EQ(ConnectionCount(), 2u);
+  const ConnectionId standby = LastConnectionId();
+  const std::string standby_url = EndpointAt(LastEndpoint()).url;
+  // The endpoint the stream was moving to is removed.
+  std::vector<std::string> urls;
+  for (std::size_t i = 0; i < 3; ++i) {
+    if (Url(i) != standby_url) urls.push_back(Url(i));
+  }
+  urls.push_back("https://new.example/events");
+  balancer().SetEndpoints(urls, {});
+  EXPECT_EQ(host_.open_ids().count(standby), 0u);
+  host_.Advance(0);
+  ASSERT_EQ(ConnectionCount(), 3u);
+  // Neither the removed endpoint nor the draining one.
+  EXPECT_NE(host_.opened().back().url.rfind(standby_url, 0), 0u);
+  EXPECT_NE(host_.opened().back().url.rfind(url_, 0), 0u);
+  const ConnectionId next = LastConnectionId();
+  balancer().OnOpen(next);
+  ASSERT_TRUE(balancer().OnMessage(next, "2").has_value());
+  EXPECT_EQ(host_.open_ids(), std::set<ConnectionId>{next});
+  EXPECT_TRUE(host_.error_notices().empty());
+}
+
+TEST_F(EndpointsTest, WithNowhereToGoTheStreamStaysAndLeavesOnceItCan) {
+  Streaming();
+  RemoveItWithTheOthersCooling();
+  host_.Advance(0);
+  EXPECT_EQ(ConnectionCount(), 1u);  // stays: nothing to move to yet
+  // Once a cool-down ends, it moves; it never stays on the removed one.
+  for (int i = 0; i < 10 && ConnectionCount() == 1; ++i) {
+    host_.AdvanceToNextTimer();
+  }
+  ASSERT_EQ(ConnectionCount(), 2u);
+  const ConnectionId next = LastConnectionId();
+  balancer().OnOpen(next);
+  ASSERT_TRUE(balancer().OnMessage(next, "2").has_value());
+  ASSERT_EQ(balancer().endpoints().size(), 2u);
+  for (const Endpoint& e : balancer().endpoints()) EXPECT_NE(e.url, url_);
+}
+
+TEST_F(EndpointsTest, TheRemovedStreamFailingLeavesNoRetiredEndpointBehind) {
+  Streaming();
+  // When the stream fails, every endpoint of the new list is down: the
+  // balancer sweeps.
+  RemoveItWithTheOthersCooling();
+  // Its server dies before the move: every later attempt, outage sweeps
+  // included, goes to the endpoints of the new list only.
+  balancer().OnError(LastConnectionId(), ConnectionError::kRetrying);
+  EXPECT_EQ(balancer().endpoints().size(), 2u);
+  for (int i = 0; i < 12; ++i) {
+    if (host_.open_ids().empty()) {
+      host_.AdvanceToNextTimer();
+      continue;
+    }
+    balancer().OnError(LastConnectionId(), ConnectionError::kRetrying);
+  }
+  for (std::size_t i = 1; i < host_.opened().size(); ++i) {
+    EXPECT_NE(host_.opened()[i].url.rfind(url_, 0), 0u)
+        << host_.opened()[i].url;
+  }
+}
+
+TEST_F(EndpointsTest, AListWithoutWeightsKeepsTheWeightsItHad) {
+  MakeBalancer(3, "weighted");
+  balancer().SetEndpoints({Url(0), Url(1), Url(2)}, {1, 2, 3});
+  balancer().SetEndpoints({Url(0), Url(1), Url(2), "https://new.example/e"},
+                          {});
+  EXPECT_EQ(EndpointAt(0).weight, 1);
+  EXPECT_EQ(EndpointAt(1).weight, 2);
+  EXPECT_EQ(EndpointAt(2).weight, 3);
+  EXPECT_EQ(EndpointAt(3).weight, 1);
+  // 0 (not given) keeps it too; a weight given replaces it.
+  balancer().SetEndpoints({Url(0), Url(1), Url(2)}, {0, 5, 0});
+  EXPECT_EQ(EndpointAt(1).weight, 5);
+  EXPECT_EQ(EndpointAt(2).weight, 3);
+}
+
+TEST_F(EndpointsTest, TheStreamingEndpointListedAgainIsKept) {
+  Streaming();
+  balancer().SetEndpoints(UrlsBut(here_), {});
+  // Before the move starts, a list with it again: it stays, un-retired.
+  std::vector<std::string> urls = UrlsBut(here_);
+  urls.push_back(url_);
+  balancer().SetEndpoints(urls, {});
+  host_.Advance(0);
+  EXPECT_EQ(ConnectionCount(), 1u);  // no move: it was listed again in time
+  for (const Endpoint& e : balancer().endpoints()) EXPECT_FALSE(e.retired);
+  EXPECT_EQ(EndpointAt(*balancer().active_endpoint()).url, url_);
+  EXPECT_EQ(balancer().endpoints().size(), 3u);
 }
 
 }  // namespace
