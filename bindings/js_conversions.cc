@@ -65,11 +65,11 @@ constexpr const char* kBalancerStatNames =
     "connectsLastMinute.limit";
 constexpr const char* kEndpointStatNames =
     "state,connects,opens,failures,messages,duplicates,ejections,"
-    "consecutiveFailures,probation,lastError,lastErrorAgoMs,retryInMs";
+    "consecutiveFailures,probation,lastError,lastErrorAgoMs,retryInMs,weight";
 
 /// The endpoint field of kStat after the last of kEndpointStatNames: the
 /// failure counts by reason follow, named "failuresByReason.<reason>".
-constexpr int kFailuresByReasonField = 12;
+constexpr int kFailuresByReasonField = 13;
 
 /// `count` names from `name(i)`, comma-separated.
 template <typename Name>
@@ -142,6 +142,8 @@ double EndpointStat(const Endpoint& endpoint, int field, double now_ms) {
                  : -1;
     case 11:
       return endpoint.health.RetryInMs(now_ms);
+    case 12:
+      return endpoint.weight;
     default:
       return kNaN;
   }

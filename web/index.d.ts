@@ -174,6 +174,8 @@ export interface EndpointStats {
    * stats() call); otherwise 0.
    */
   readonly retryInMs: number;
+  /** Its weight (the `weights` option, or the latest endpoint list's); 1 unless given. */
+  readonly weight: number;
 }
 
 export interface BalancerStats {
@@ -248,18 +250,21 @@ export interface BalancedEventSourceEventMap {
   failover: FailoverEvent;
 }
 
+/** One entry of `setEndpoints()` or of the `sse-balancer.endpoints` event. */
+export interface EndpointEntry {
+  url: string | URL;
+  /**
+   * For the weighted policy; a positive number up to 1e6. Not given: the
+   * endpoint keeps the weight it had (1 for a new one).
+   */
+  weight?: number;
+}
+
 /**
  * An EventSource that streams from one of several endpoints and fails over
  * to another when the active one fails, carrying the last event id and
  * dropping replayed duplicates.
  */
-/** One entry of `setEndpoints()` or of the `sse-balancer.endpoints` event. */
-export interface EndpointEntry {
-  url: string | URL;
-  /** For the weighted policy (default 1); a positive number up to 1e6. */
-  weight?: number;
-}
-
 export declare class BalancedEventSource extends EventTarget {
   /**
    * @param urls One URL or a list; relative URLs resolve against the

@@ -212,6 +212,8 @@ const CONTROL_DRAIN = `${CONTROL_PREFIX}drain`;
 const CONTROL_LOAD = `${CONTROL_PREFIX}load`;
 /** `event: sse-balancer.endpoints`, `data: {"endpoints": [{"url": "…", "weight": 2}, "…"]}`: the current list. */
 const CONTROL_ENDPOINTS = `${CONTROL_PREFIX}endpoints`;
+/** The longest endpoint list taken (the constructor's, setEndpoints', a server's). */
+const MAX_ENDPOINTS = 1024;
 
 export const defaults = Object.freeze(
   Object.fromEntries(Object.entries(OPTIONS).map(([k, v]) => [k, v.default])),
@@ -222,6 +224,8 @@ const liveCount = { eventSources: 0, channels: 0 };
 
 /** For the tab that leads a shared stream (web/share.js): the core's pick for a request, and a failed request. */
 const PICK_ENDPOINT = Symbol('pick endpoint');
+/** For that tab: called (in a microtask) after the endpoint list changed. */
+const ENDPOINTS_CHANGED = Symbol('endpoints changed');
 const REQUEST_FAILED = Symbol('request failed');
 
 /** The policy names this build of the core knows. */
@@ -408,6 +412,7 @@ export class BalancedEventSource extends EventTarget {
         break;
       case HOST.endpointsChanged:
         this.#urls = core.textOf(this.#h, TABLE.endpointUrls).split('\n');
+        if (this[ENDPOINTS_CHANGED]) queueMicrotask(this[ENDPOINTS_CHANGED]);
         break;
       case HOST.isAlive:
         return this.#awaiting.has(a) || (this.#sources.get(a)?.source.readyState ?? CLOSED) !== CLOSED ? 1 : 0;
@@ -582,28 +587,32 @@ export class BalancedEventSource extends EventTarget {
     // Where `input` goes from each endpoint. An endpoint may take the request
     // only when it stays on that endpoint's origin: a body or an
     // Idempotency-Key must never leave for an origin that is not balanced.
-    const targets = this.#requestTargets(input);
-    const tried = [];
-    targets.forEach((target, index) => target === null && tried.push(index));
+    // Endpoints are named by URL, not index: the list may change while a
+    // request is under way.
+    const tried = this.#urls.filter((endpoint) => requestTarget(input, endpoint) === null);
+    if (tried.length === this.#urls.length) throw offOrigins(input, this.#urls);
     let lastError;
-    do {
+    for (let attempt = 0; attempt === 0 || idempotent; ) {
       if (this.#closed) break;
-      const index = this.#share ? await this.#share.pick(tried) : this[PICK_ENDPOINT](tried);
-      if (index < 0) break;
-      tried.push(index);
+      const endpoint = this.#share ? await this.#share.pick(tried) : this[PICK_ENDPOINT](tried);
+      if (endpoint === null) break;
+      tried.push(endpoint);
+      const target = requestTarget(input, endpoint);
+      if (target === null) continue; // a new list meanwhile: not on its origin
+      attempt++;
       // Refused before it leaves (a bad header, a forbidden mode): the
       // caller's error, thrown as is; no endpoint is blamed. On a retry (a
       // stream body cannot be sent twice) the first failure is the answer.
       let outgoing;
       try {
-        outgoing = new Request(targets[index], request);
+        outgoing = new Request(target, request);
       } catch (error) {
         throw lastError ?? error;
       }
       const blocked = watchPolicyBlocks();
       try {
         const response = await globalThis.fetch(outgoing);
-        defineReadOnly(response, { endpoint: this.#urls[index] });
+        defineReadOnly(response, { endpoint });
         return response;
       } catch (error) {
         // Aborted by the caller (abort(), AbortSignal.timeout(), any reason):
@@ -613,47 +622,30 @@ export class BalancedEventSource extends EventTarget {
         // A Content-Security-Policy block also rejects with a TypeError, but
         // the request never left: it says nothing about the endpoint.
         if (await blocked.saw(outgoing.url)) throw error;
-        if (this.#share) this.#share.requestFailed(index);
-        else if (!this.#closed) this[REQUEST_FAILED](index);
+        if (this.#share) this.#share.requestFailed(endpoint);
+        else if (!this.#closed) this[REQUEST_FAILED](endpoint);
       } finally {
         blocked.stop();
       }
-    } while (idempotent);
+    }
     throw lastError ?? new DOMException('BalancedEventSource.fetch: the source is closed', 'InvalidStateError');
   }
 
-  /** The core's endpoint for a request, not one of `tried` (-1: none). */
+  /** The core's endpoint (its URL) for a request, not one of the URLs `tried` (null: none). */
   [PICK_ENDPOINT](tried) {
-    if (this.#closed) return -1;
-    for (const excluded of tried) core.call(this.#h, OP.exclude, excluded, 0);
-    return core.call(this.#h, OP.pick, 0, 0);
-  }
-
-  /** A request to `endpoint` failed at the network level. */
-  [REQUEST_FAILED](endpoint) {
-    if (!this.#closed) core.call(this.#h, OP.requestFailed, endpoint, 0);
-  }
-
-  // The URL `input` means from each endpoint, or null where it would leave
-  // that endpoint's origin. Throws a TypeError when no endpoint can take it.
-  #requestTargets(input) {
-    const text = String(input);
-    const targets = this.#urls.map((endpoint) => {
-      let url;
-      try {
-        url = new URL(text, endpoint);
-      } catch {
-        throw new TypeError(`BalancedEventSource.fetch: input '${text}' is not a valid URL`);
-      }
-      return url.origin === new URL(endpoint).origin ? url.href : null;
-    });
-    if (targets.every((t) => t === null)) {
-      const origins = [...new Set(this.#urls.map((u) => new URL(u).origin))].join(', ');
-      throw new TypeError(
-        `BalancedEventSource.fetch: '${text}' is not on an endpoint's origin (${origins}); nothing was sent`,
-      );
+    if (this.#closed) return null;
+    for (const url of tried) {
+      const excluded = this.#urls.indexOf(url);
+      if (excluded >= 0) core.call(this.#h, OP.exclude, excluded, 0);
     }
-    return targets;
+    const index = core.call(this.#h, OP.pick, 0, 0);
+    return index < 0 ? null : this.#urls[index];
+  }
+
+  /** A request to the endpoint at URL `endpoint` failed at the network level (one no longer listed: nothing). */
+  [REQUEST_FAILED](endpoint) {
+    const index = this.#urls.indexOf(endpoint);
+    if (!this.#closed && index >= 0) core.call(this.#h, OP.requestFailed, index, 0);
   }
 
   // The page's listeners of event types are kept here; the balancer's
@@ -845,12 +837,12 @@ export class BalancedEventSource extends EventTarget {
   setEndpoints(list) {
     if (this.#closed) throw new DOMException('BalancedEventSource.setEndpoints: the source is closed', 'InvalidStateError');
     const { urls, weights } = normalizeEndpointList(list);
-    if (this.#share) this.#share.setEndpoints(list);
+    // Absolute URLs and numbers only: what another tab receives means the same.
+    if (this.#share) this.#share.setEndpoints(urls, weights);
     else this.#applyEndpoints(urls, weights);
   }
 
   #applyEndpoints(urls, weights) {
-    if (weights === null && urls.length === this.#urls.length && urls.every((u, i) => u === this.#urls[i])) return;
     for (const url of urls) core.text(this.#h, TEXT.nextUrl, 0, url);
     weights?.forEach((weight, i) => core.call(this.#h, OP.nextWeight, i, weight));
     core.call(this.#h, OP.applyEndpoints, 0, 0);
@@ -965,6 +957,24 @@ function defineReadOnly(target, values) {
   }
 }
 
+// The URL `input` means from `endpoint`, or null where it would leave that
+// endpoint's origin (a body or an Idempotency-Key must never leave for an
+// origin that is not balanced). Throws a TypeError for an invalid input.
+function requestTarget(input, endpoint) {
+  let url;
+  try {
+    url = new URL(String(input), endpoint);
+  } catch {
+    throw new TypeError(`BalancedEventSource.fetch: input '${input}' is not a valid URL`);
+  }
+  return url.origin === new URL(endpoint).origin ? url.href : null;
+}
+
+function offOrigins(input, urls) {
+  const origins = [...new Set(urls.map((u) => new URL(u).origin))].join(', ');
+  return new TypeError(`BalancedEventSource.fetch: '${input}' is not on an endpoint's origin (${origins}); nothing was sent`);
+}
+
 function baseUrl() {
   return globalThis.document?.baseURI ?? globalThis.location?.href;
 }
@@ -974,35 +984,32 @@ function normalizeUrls(urls) {
   if (list == null || typeof list[Symbol.iterator] !== 'function' || typeof list === 'string') {
     throw new TypeError('BalancedEventSource: urls must be a URL string or an array of them');
   }
-  const out = [];
+  const out = new Set();
+  let k = 0;
   for (const url of list) {
+    if (k === MAX_ENDPOINTS) {
+      throw new RangeError(`BalancedEventSource: at most ${MAX_ENDPOINTS} endpoints, got more`);
+    }
     if (typeof url !== 'string' && !(url instanceof URL)) {
-      throw new TypeError(
-        `BalancedEventSource: urls[${out.length}] must be a string, got ${describe(url)}`,
-      );
+      throw new TypeError(`BalancedEventSource: urls[${k}] must be a string, got ${describe(url)}`);
     }
     let parsed;
     try {
       parsed = new URL(String(url), baseUrl());
     } catch {
-      throw new DOMException(
-        `BalancedEventSource: urls[${out.length}] '${url}' is not a valid URL`,
-        'SyntaxError',
-      );
+      throw new DOMException(`BalancedEventSource: urls[${k}] '${url}' is not a valid URL`, 'SyntaxError');
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      throw new DOMException(
-        `BalancedEventSource: urls[${out.length}] '${url}' must be http: or https:`,
-        'SyntaxError',
-      );
+      throw new DOMException(`BalancedEventSource: urls[${k}] '${url}' must be http: or https:`, 'SyntaxError');
     }
     // The same endpoint twice would only get two cool-downs; keep the first.
-    if (!out.includes(parsed.href)) out.push(parsed.href);
+    out.add(parsed.href);
+    k++;
   }
-  if (out.length === 0) {
+  if (out.size === 0) {
     throw new TypeError('BalancedEventSource: urls must contain at least one URL');
   }
-  return out;
+  return [...out];
 }
 
 /** A server's endpoint list with its relative URLs resolved against `base`. */
@@ -1035,12 +1042,13 @@ function normalizeEndpointList(list) {
   });
   const urls = normalizeUrls(entries.map((e) => e.url));
   if (entries.every((e) => e.weight === undefined)) return { urls, weights: null };
+  // 0: not given (the core keeps the endpoint's weight, or 1 for a new one).
   const weightOf = new Map();
   entries.forEach((e) => {
     const href = new URL(String(e.url), baseUrl()).href;
-    if (!weightOf.has(href)) weightOf.set(href, e.weight ?? 1);
+    if (!weightOf.has(href)) weightOf.set(href, e.weight ?? 0);
   });
-  return { urls, weights: urls.map((u) => weightOf.get(u) ?? 1) };
+  return { urls, weights: urls.map((u) => weightOf.get(u) ?? 0) };
 }
 
 function normalizeOptions(options) {

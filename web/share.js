@@ -71,6 +71,7 @@ class SeenIds {
 class TabShare {
   #name;
   #urls;
+  #weights = null; // the latest list's weights, when they matter
   #options;
   #face;
   #tab = globalThis.crypto.randomUUID();
@@ -90,6 +91,7 @@ class TabShare {
   #lifecycle = [];
 
   constructor({ share, urls, options, face }) {
+    // The key stays the first list's; the list itself follows every change.
     this.#name = shareName(share, urls);
     this.#urls = urls;
     this.#options = options;
@@ -189,8 +191,13 @@ class TabShare {
   #lead() {
     if (this.#closed || !this.#channel) return undefined;
     const lastEventId = this.#seen.last || this.#options.lastEventId;
-    const inner = new BalancedEventSource(this.#urls, { ...this.#options, lastEventId });
+    // The latest list the tabs knew (a server's or setEndpoints'), with its weights.
+    const known = this.#weights ?? this.#options.weights;
+    const weights = known?.length === this.#urls.length ? known : null;
+    const inner = new BalancedEventSource(this.#urls, { ...this.#options, weights, lastEventId });
     this.#inner = inner;
+    // Every tab learns a new list at once: the next leader starts from it.
+    inner[ENDPOINTS_CHANGED] = () => this.#inner === inner && this.#sendState();
     this.#state = null;
     this.#tabs.clear();
     for (const type of this.#face.types()) this.#types.add(type);
@@ -248,7 +255,7 @@ class TabShare {
     const now = Date.now();
     for (const [tab, at] of this.#tabs) if (now - at > TAB_GONE_MS) this.#tabs.delete(tab);
     const state = this.#snapshot();
-    this.#face.urls(state.stats.endpoints.map((e) => e.url));
+    this.#follow(state.stats.endpoints);
     this.#post({ kind: 'state', state });
   }
 
@@ -279,11 +286,13 @@ class TabShare {
       case 'state':
         if (!this.#inner) {
           this.#state = message.state;
-          this.#face.urls(message.state.stats.endpoints.map((e) => e.url));
+          this.#follow(message.state.stats.endpoints);
         }
         break;
       case 'setEndpoints':
-        if (this.#inner) this.#inner.setEndpoints(message.list);
+        if (this.#inner && Array.isArray(message.urls)) {
+          this.#inner.setEndpoints(message.urls.map((url, i) => ({ url, weight: message.weights?.[i] || undefined })));
+        }
         break;
       case 'leader':
         if (!this.#inner) this.#state = null; // a new leader: connecting until it says more
@@ -295,13 +304,13 @@ class TabShare {
         this.#tabs.delete(message.tab);
         break;
       case 'pick':
-        if (this.#inner) this.#post({ kind: 'picked', to: message.from, request: message.request, index: this.#inner[PICK_ENDPOINT](message.tried) });
+        if (this.#inner) this.#post({ kind: 'picked', to: message.from, request: message.request, endpoint: this.#inner[PICK_ENDPOINT](message.tried) });
         break;
       case 'picked':
-        if (message.to === this.#tab) this.#picks.get(message.request)?.(message.index);
+        if (message.to === this.#tab) this.#picks.get(message.request)?.(message.endpoint ?? null);
         break;
       case 'requestFailed':
-        if (this.#inner) this.#inner[REQUEST_FAILED](message.index);
+        if (this.#inner) this.#inner[REQUEST_FAILED](message.endpoint);
         break;
     }
   }
@@ -337,7 +346,14 @@ class TabShare {
     return { ...stats, role: this.role, tabs: snapshot?.tabs ?? 1 };
   }
 
-  /** An endpoint for a request, chosen by the leader's core (-1: none). */
+  /** The leader's endpoint list as it stands: this tab's face, and the list a new leader starts from. */
+  #follow(endpoints) {
+    this.#urls = endpoints.map((e) => e.url);
+    this.#weights = endpoints.some((e) => e.weight !== 1) || this.#options.weights ? endpoints.map((e) => e.weight) : null;
+    this.#face.urls(this.#urls);
+  }
+
+  /** An endpoint (its URL) for a request, chosen by the leader's core, not one of the URLs `tried` (null: none). */
   pick(tried) {
     if (this.#inner) return Promise.resolve(this.#inner[PICK_ENDPOINT](tried));
     const request = globalThis.crypto.randomUUID();
@@ -353,15 +369,27 @@ class TabShare {
     });
   }
 
-  /** A new endpoint list: the leader's stream takes it (validated by the caller). */
-  setEndpoints(list) {
-    if (this.#inner) this.#inner.setEndpoints(list);
-    else this.#post({ kind: 'setEndpoints', list: list.map((e) => (e instanceof URL ? e.href : e)) });
+  /**
+   * A new endpoint list (absolute URLs; weights, 0 where not given, or
+   * null), checked by the caller: the leader's stream takes it. Without a
+   * leader at the moment, the next one starts from it.
+   */
+  setEndpoints(urls, weights) {
+    if (this.#inner) {
+      this.#inner.setEndpoints(urls.map((url, i) => ({ url, weight: weights?.[i] || undefined })));
+      return;
+    }
+    // Weights not given (0) keep what the list had, as the core does.
+    const had = new Map(this.#urls.map((url, i) => [url, this.#weights?.[i] ?? 1]));
+    const merged = urls.map((url, i) => (weights?.[i] > 0 ? weights[i] : (had.get(url) ?? 1)));
+    this.#weights = merged.some((w) => w !== 1) || this.#options.weights ? merged : null;
+    this.#urls = urls;
+    this.#post({ kind: 'setEndpoints', urls, weights });
   }
 
-  requestFailed(index) {
-    if (this.#inner) this.#inner[REQUEST_FAILED](index);
-    else this.#post({ kind: 'requestFailed', index });
+  requestFailed(endpoint) {
+    if (this.#inner) this.#inner[REQUEST_FAILED](endpoint);
+    else this.#post({ kind: 'requestFailed', endpoint });
   }
 
   close() {
@@ -403,6 +431,5 @@ function waitingStats(urls, lastEventId) {
 }
 
 function firstUntried(urls, tried) {
-  const index = urls.findIndex((_, i) => !tried.includes(i));
-  return index;
+  return urls.find((url) => !tried.includes(url)) ?? null;
 }

@@ -4,7 +4,7 @@
 // are left, and a stream on a removed one moves first (make before break).
 import { test, expect } from '@playwright/test';
 import { startEnv, expectContiguous, openHarness, until } from './fixtures.js';
-import { startScriptedServer, frame } from './scripted-server.js';
+import { startScriptedServer, frame, sseHead } from './scripted-server.js';
 
 let env;
 test.afterEach(async () => {
@@ -89,6 +89,7 @@ test('setEndpoints checks its list as the constructor does, and throws after clo
       scheme: attempt(['ftp://127.0.0.1/a']),
       weight: attempt([{ url: '/a', weight: -1 }]),
       entry: attempt([42]),
+      tooMany: attempt(Array.from({ length: 1025 }, (_, i) => `http://127.0.0.1:1/${i}`)),
       endpoints: s.stats().endpoints.length,
     };
     s.close();
@@ -100,9 +101,71 @@ test('setEndpoints checks its list as the constructor does, and throws after clo
   expect(errors.scheme).toMatch(/^SyntaxError: .*ftp:/);
   expect(errors.weight).toMatch(/^TypeError: .*weight must be a positive number/);
   expect(errors.entry).toMatch(/^TypeError: .*entry 0 must be a URL/);
+  expect(errors.tooMany).toMatch(/^RangeError: .*at most 1024 endpoints/);
   expect(errors.endpoints).toBe(2); // nothing changed by a refused list
   expect(errors.closed).toMatch(/^InvalidStateError: /);
   await group.context.close();
+});
+
+test('weights given with setEndpoints steer the weighted policy: 60 requests go 10 / 20 / 30', async ({ browser }) => {
+  env = await startEnv({ count: 3, intervalMs: 0 });
+  const group = await openClients(browser, 1, env.urls, { policy: 'weighted' });
+  const counts = await group.page.evaluate(async (urls) => {
+    const { s } = window.clients[0];
+    s.setEndpoints(urls.map((url, i) => ({ url, weight: i + 1 })));
+    const out = Object.fromEntries(urls.map((u) => [new URL(u).origin, 0]));
+    for (let k = 0; k < 60; k++) out[new URL((await s.fetch('/health')).endpoint).origin]++;
+    return urls.map((u) => out[new URL(u).origin]);
+  }, env.urls);
+  // Smooth weighted round-robin: every 6 picks hold 1, 2 and 3 of them.
+  expect(counts).toEqual([10, 20, 30]);
+  expect(group.pageErrors).toEqual([]);
+  await group.context.close();
+});
+
+test('the list changes while a request is under way: its retry goes to the new list, and no endpoint is blamed for another', async ({ browser }) => {
+  env = await startEnv({ count: 2, intervalMs: 0 });
+  // x refuses every preflight (the request fails in the browser, a network error for fetch()).
+  const x = await startScriptedServer({
+    origin: env.pages.origin,
+    raw: true,
+    script: (n, req, res) => {
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204, { 'Access-Control-Allow-Origin': env.pages.origin });
+        res.end();
+        return;
+      }
+      sseHead(res, env.pages.origin);
+    },
+  });
+  try {
+    const group = await openClients(browser, 0, []);
+    const r = await group.page.evaluate(
+      async ([first, next]) => {
+        const s = new window.sseb.BalancedEventSource([first]);
+        window.clients.push({ s, got: { ids: [], failovers: [], errors: 0, control: 0 } });
+        const pending = s.fetch('/chat/messages', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ user: 'ann', text: 'sent while the list changed' }),
+          idempotent: true,
+        });
+        s.setEndpoints(next); // while the first attempt (to x) is under way
+        const response = await pending;
+        return { status: response.status, url: response.url, endpoint: response.endpoint, stats: s.stats().endpoints };
+      },
+      [x.url, env.urls],
+    );
+    expect(r.status).toBe(201);
+    expect(env.urls).toContain(r.endpoint);
+    expect(r.url.startsWith(new URL(r.endpoint).origin)).toBe(true);
+    // x's failure cooled nobody of the new list.
+    for (const e of r.stats) expect(e.failures).toBe(0);
+    expect(group.pageErrors).toEqual([]);
+    await group.context.close();
+  } finally {
+    await x.close();
+  }
 });
 
 test('a backend added at runtime: new and rebalancing clients reach it; one removed: its clients move; nothing lost', async ({ browser }) => {
@@ -148,6 +211,7 @@ test('a hostile endpoint list from a server is refused with a named warning, and
       res.write(frame({ type: 'sse-balancer.endpoints', data: '{"endpoints": "all of them"}' }));
       res.write(frame({ type: 'sse-balancer.endpoints', data: '{"endpoints": ["javascript:alert(1)"]}' }));
       res.write(frame({ type: 'sse-balancer.endpoints', data: '{"endpoints": [{"url": "/x", "weight": "heavy"}]}' }));
+      res.write(frame({ type: 'sse-balancer.endpoints', data: JSON.stringify({ endpoints: Array.from({ length: 5000 }, (_, i) => `/e${i}`) }) }));
       res.write(frame({ type: 'sse-balancer.endpoints', data: 'not json' }));
       res.write(frame({ id: 2, data: 'two' }));
     },
@@ -175,10 +239,11 @@ test('a hostile endpoint list from a server is refused with a named warning, and
     expect(got.endpoints).toEqual([scripted.url]);
     expect(scripted.requests).toHaveLength(1);
     const ignored = warnings.filter((t) => /ignored the endpoint list/.test(t));
-    expect(ignored).toHaveLength(3);
+    expect(ignored).toHaveLength(4);
     expect(ignored[0]).toMatch(/non-empty array/);
     expect(ignored[1]).toMatch(/javascript:/);
     expect(ignored[2]).toMatch(/weight/);
+    expect(ignored[3]).toMatch(/at most 1024 endpoints/);
     expect(group.pageErrors).toEqual([]);
     await group.context.close();
   } finally {

@@ -264,3 +264,33 @@ test('fetch() works from a follower, on an endpoint the leader picks; a failed o
   expect(cooled.length).toBeGreaterThan(0); // the follower's failures reached the leader's core
   await context.close();
 });
+
+test('a changed endpoint list survives a leader handoff; a follower may set it with URL objects and weights', async ({ browser }) => {
+  const context = await browser.newContext();
+  const tabs = [];
+  for (let i = 0; i < 3; i++) tabs.push(await openTab(context, env.urls));
+  const leader = await leaderOf(tabs);
+  await flowing(tabs, 5);
+  const follower = tabs.find((t) => t !== leader);
+  // The first backend leaves the list; set from a follower, with a URL object and a weight.
+  const kept = env.urls.slice(1);
+  await follower.page.evaluate((list) => window.source.setEndpoints([new URL(list[0]), { url: new URL(list[1]), weight: 2 }]), kept);
+  await until(async () => JSON.stringify((await leader.page.evaluate(() => window.source.stats())).endpoints.map((e) => e.url)) === JSON.stringify(kept), {
+    message: 'the leader took the new list',
+  });
+  await until(() => env.cluster.openStreams(0) === 0 && env.cluster.totalOpenStreams() === 1, { message: 'the stream left backend 0' });
+  // The leader goes: the next one starts from the new list, not the first one.
+  const others = tabs.filter((t) => t !== leader);
+  await leader.page.close();
+  const next = await leaderOf(others);
+  await flowing(others, 10);
+  const stats = await next.page.evaluate(() => window.source.stats());
+  expect(stats.endpoints.map((e) => e.url)).toEqual(kept);
+  expect(stats.endpoints.map((e) => e.weight)).toEqual([1, 2]);
+  expect(env.cluster.openStreams(0)).toBe(0);
+  for (const tab of others) {
+    expectContiguous(await ids(tab));
+    expect(tab.errors).toEqual([]);
+  }
+  await context.close();
+});
