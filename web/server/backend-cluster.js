@@ -73,6 +73,7 @@ function clusterOptions(options) {
     channels: DEFAULT_CHANNELS,
     defaultChannel: null,
     chat: {},
+    announceEndpoints: true,
     ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
   };
   if (options.log !== undefined) {
@@ -80,6 +81,7 @@ function clusterOptions(options) {
   }
   checkShape(config);
   checkChannels(config);
+  if (typeof config.announceEndpoints !== 'boolean') throw new TypeError(`announceEndpoints must be a boolean, got ${config.announceEndpoints}`);
   return config;
 }
 
@@ -205,6 +207,10 @@ function describeBackend(backend, { host, path, channels, defaultChannel, chat }
  *   within this time gets 408 and its connection is closed (default 20 s;
  *   Node's server.requestTimeout). Responses are not bounded: an SSE stream
  *   may outlive it.
+ * - `announceEndpoints` (default true): once backends were added or removed,
+ *   every stream is sent the cluster's endpoint list. Turn it off when the
+ *   clients' lists span several processes (Redis mode): one process knows
+ *   only its own backends, and its list would drop the others'.
  * - `chat`: options of the chat API (see createChatService in chat-api.js:
  *   rateLimit, ipRateLimit, maxBodyBytes, appendTimeoutMs), or false for no
  *   POST route; only used when 'chat' is one of `channels`.
@@ -236,7 +242,7 @@ export async function startCluster(options = {}) {
     // added or removed at runtime (before that, the page's list stands).
     membershipChanged: false,
     endpointsFor: (path) =>
-      context.membershipChanged ? members(backends).map((b) => ({ url: `${describeBackend(b, { ...config, chat }).origin}${path}` })) : null,
+      context.membershipChanged && config.announceEndpoints ? members(backends).map((b) => ({ url: `${describeBackend(b, { ...config, chat }).origin}${path}` })) : null,
     stream: {
       heartbeatMs: config.heartbeatMs,
       maxBufferedBytes: config.maxBufferedBytes,
@@ -340,7 +346,7 @@ function clusterControls(backends, context, slowAcceptMs, closeStore) {
      */
     requestLog: (i) => get(i).requests.slice(-REQUEST_LOG_LIMIT),
     ...streamControls(backends, get, { kill, revive }),
-    ...membershipControls(backends, context, { get, kill, queues, state }),
+    ...membershipControls(backends, context, { get, kill, queues, state, flappers }),
     async close() {
       state.closed = true;
       for (const f of [...flappers.values()]) f.halt();
@@ -391,7 +397,7 @@ function streamControls(backends, get, { kill, revive }) {
 }
 
 /** Backends added and removed while the cluster runs; every stream hears the new list. */
-function membershipControls(backends, context, { get, kill, queues, state }) {
+function membershipControls(backends, context, { get, kill, queues, state, flappers }) {
   let adding = Promise.resolve();
   const announce = () => {
     context.membershipChanged = true;
@@ -409,6 +415,11 @@ function membershipControls(backends, context, { get, kill, queues, state }) {
         if (backends.length >= MAX_BACKENDS_EVER) throw conflict(`a cluster starts at most ${MAX_BACKENDS_EVER} backends in its life`);
         const b = createBackend(backends.length, port, context);
         await startBackend(b, context);
+        if (state.closed) {
+          // close() ran meanwhile and did not know this one: it goes too.
+          await stopBackend(b);
+          throw conflict('cluster is closed');
+        }
         backends.push(b);
         queues.push(Promise.resolve());
         announce();
@@ -428,6 +439,8 @@ function membershipControls(backends, context, { get, kill, queues, state }) {
       if (b.removed) throw conflict(`backend ${i} was already removed`);
       if (members(backends).length === 1) throw conflict('the last backend of the cluster cannot be removed');
       b.removed = true;
+      // A flapping backend would come back up: it stops flapping first.
+      flappers.get(i)?.halt();
       announce();
       drainBackend(b, drainMs);
       await sleep(drainMs);
@@ -497,7 +510,7 @@ function flap(i, options = {}, { get, enqueue, state, context, flappers }) {
   const tick = () => {
     f.timer = null;
     enqueue(i, async () => {
-      if (over()) return;
+      if (over() || b.removed) return;
       if (b.server) await stopBackend(b);
       else await startBackend(b, context);
     })
@@ -518,7 +531,7 @@ function flap(i, options = {}, { get, enqueue, state, context, flappers }) {
     if (!f.stopping) {
       f.halt();
       f.stopping = enqueue(i, async () => {
-        if (state.closed) return; // close() leaves everything down
+        if (state.closed || b.removed) return; // close() leaves everything down, and a removed backend stays down
         if (!b.server) await startBackend(b, context);
       });
     }

@@ -34,7 +34,7 @@ export function leaseOwnerId() {
  * }} options
  * @returns {{ readonly held: boolean, readonly owner: string, stop(): Promise<void> }}
  */
-export function startGeneratorLease({ store, channel = 'logs', owner = leaseOwnerId(), ttlMs = DEFAULT_LEASE_TTL_MS, now = Date.now, onChange, onError } = {}) {
+export function startGeneratorLease({ store, channel = 'logs', owner = leaseOwnerId(), ttlMs = DEFAULT_LEASE_TTL_MS, now = () => performance.now(), onChange, onError } = {}) {
   if (!store || typeof store.tryLease !== 'function' || typeof store.releaseLease !== 'function') {
     throw new TypeError('startGeneratorLease: a store with tryLease() and releaseLease() is required');
   }

@@ -239,9 +239,27 @@ function startGenerator(store, rate, { log = false } = {}) {
  *   pageRequestTimeoutMs?: number, // page server: 408 for a request not complete by then (default 25000)
  * }} [options]
  */
+/** The SSE backends, on the ports after the page server's, allowed to its origins. */
+function startBackends(config, pageOrigins, store) {
+  const { backends: count, portBase } = config;
+  return startCluster({
+    count,
+    host: config.host,
+    ports: portBase === 0 ? undefined : Array.from({ length: count }, (_, k) => portBase + 1 + k),
+    allowedOrigins: [...new Set([...pageOrigins, ...config.allowedOrigins])],
+    store,
+    defaultChannel: 'logs',
+    heartbeatMs: config.heartbeatMs,
+    chat: config.chat,
+    // With a shared store the clients' lists span processes; this one knows
+    // only its own backends, so it does not announce lists.
+    announceEndpoints: config.redis === null && config.redisCluster === null,
+  });
+}
+
 export async function startServer(options = {}) {
   const config = serverOptions(options);
-  const { backends: count, portBase, host } = config;
+  const { portBase, host } = config;
   // The control API's secret: a page of ours reads it from GET /api/token (a
   // same-origin request); other sites cannot read that answer, so they
   // cannot send it, and a request without it changes nothing.
@@ -272,16 +290,7 @@ export async function startServer(options = {}) {
     });
     server.pageOrigin = parts.page.origin;
     server.pageOrigins.add(parts.page.origin).add(`http://localhost:${parts.page.port}`);
-    parts.cluster = server.cluster = await startCluster({
-      count,
-      host,
-      ports: portBase === 0 ? undefined : Array.from({ length: count }, (_, k) => portBase + 1 + k),
-      allowedOrigins: [...new Set([...server.pageOrigins, ...config.allowedOrigins])],
-      store: parts.store,
-      defaultChannel: 'logs',
-      heartbeatMs: config.heartbeatMs,
-      chat: config.chat,
-    });
+    parts.cluster = server.cluster = await startBackends(config, server.pageOrigins, parts.store);
     ({ generator: parts.generator, lease: parts.lease } = startGenerator(parts.store, config.logRate, { log: config.logLeaseMessages === true }));
   } catch (err) {
     await stopAll().catch(() => {});

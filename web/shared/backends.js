@@ -87,8 +87,10 @@ export class BackendDirectory {
    */
   constructor(backends, urlField) {
     this.backends = backends;
-    this.urls = backends.map((b) => b[urlField]);
-    this.byUrl = new Map(this.urls.map((u, i) => [normalize(u), backends[i].index]));
+    // A backend removed at runtime is no endpoint of a new page.
+    const members = backends.filter((b) => !b.removed);
+    this.urls = members.map((b) => b[urlField]);
+    this.byUrl = new Map(members.map((b) => [normalize(b[urlField]), b.index]));
   }
 
   /** Backend index of an endpoint URL, or -1. */
