@@ -153,7 +153,17 @@ class Sim {
       now_ = e.t;
       Dispatch(e);
     }
-    for (const Client& c : clients_) {
+    now_ = model_.end_ms();
+    for (Client& c : clients_) {
+      // A client that stopped receiving is seen too: what it never got is
+      // lost, and the time since its last delivery is a gap.
+      if (c.last_id >= 0) {
+        c.lost += published_ - c.last_id;
+        c.max_gap_ms = std::max(c.max_gap_ms, now_ - c.last_at);
+      } else {
+        c.lost += published_;
+        c.max_gap_ms = now_;
+      }
       result_.max_gaps.push_back(c.max_gap_ms);
       result_.lost += c.lost;
       result_.repeated += c.repeated;
