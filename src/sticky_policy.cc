@@ -1,8 +1,5 @@
 #include "sticky_policy.h"
 
-#include <algorithm>
-#include <utility>
-
 namespace sse_balancer {
 
 std::uint64_t StickyPolicy::Score(std::string_view key, std::string_view url) {
@@ -26,28 +23,39 @@ std::size_t StickyPolicy::Pick(const std::vector<Endpoint>& endpoints,
                                const std::vector<std::size_t>& eligible,
                                Rng& rng) {
   if (key_.empty()) return eligible[rng.Below(eligible.size())];
-  // The key's ranking of the eligible endpoints, first choice first.
-  std::vector<std::pair<std::uint64_t, std::size_t>> ranking;
-  ranking.reserve(eligible.size());
   double sum = 0;
   std::size_t known = 0;
   for (const std::size_t i : eligible) {
-    ranking.emplace_back(Score(key_, endpoints[i].url), i);
     if (endpoints[i].load >= 0) {
       sum += endpoints[i].load;
       ++known;
     }
   }
-  std::sort(ranking.begin(), ranking.end(),
-            [](const auto& a, const auto& b) { return a.first > b.first; });
-  if (known < 2) return ranking.front().second;
-  // This client joins one of them: the mean counts it.
-  const double capacity = kLoadBound * (sum + 1) / static_cast<double>(known);
-  for (const auto& [score, i] : ranking) {
+  // The bound, where there is a mean to bound by: this client joins one of
+  // them, so the mean counts it.
+  const double capacity =
+      known < 2 ? -1 : kLoadBound * (sum + 1) / static_cast<double>(known);
+  const auto fits = [&](std::size_t i) {
     const double load = endpoints[i].load;
-    if (load < 0 || load + 1 <= capacity) return i;
+    return capacity < 0 || load < 0 || load + 1 <= capacity;
+  };
+  // The key's first choice among those within the bound, else its first
+  // choice overall: the same as walking its ranking, without sorting it.
+  std::size_t best = eligible.front();
+  std::uint64_t best_score = 0;
+  bool best_fits = false;
+  bool any = false;
+  for (const std::size_t i : eligible) {
+    const std::uint64_t score = Score(key_, endpoints[i].url);
+    const bool ok = fits(i);
+    if (!any || (ok && !best_fits) || (ok == best_fits && score > best_score)) {
+      best = i;
+      best_score = score;
+      best_fits = ok;
+      any = true;
+    }
   }
-  return ranking.front().second;
+  return best;
 }
 
 }  // namespace sse_balancer
