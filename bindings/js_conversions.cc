@@ -65,11 +65,12 @@ constexpr const char* kBalancerStatNames =
     "connectsLastMinute.limit";
 constexpr const char* kEndpointStatNames =
     "state,connects,opens,failures,messages,duplicates,ejections,"
-    "consecutiveFailures,probation,lastError,lastErrorAgoMs,retryInMs,weight";
+    "consecutiveFailures,probation,lastError,lastErrorAgoMs,retryInMs,weight,"
+    "retired";
 
 /// The endpoint field of kStat after the last of kEndpointStatNames: the
 /// failure counts by reason follow, named "failuresByReason.<reason>".
-constexpr int kFailuresByReasonField = 13;
+constexpr int kFailuresByReasonField = 14;
 
 /// `count` names from `name(i)`, comma-separated.
 template <typename Name>
@@ -144,6 +145,8 @@ double EndpointStat(const Endpoint& endpoint, int field, double now_ms) {
       return endpoint.health.RetryInMs(now_ms);
     case 12:
       return endpoint.weight;
+    case 13:
+      return endpoint.retired ? 1 : 0;
     default:
       return kNaN;
   }

@@ -176,6 +176,11 @@ export interface EndpointStats {
   readonly retryInMs: number;
   /** Its weight (the `weights` option, or the latest endpoint list's); 1 unless given. */
   readonly weight: number;
+  /**
+   * Removed from the list while the stream was on it: never picked again,
+   * listed only until the stream has moved off it.
+   */
+  readonly retired: boolean;
 }
 
 export interface BalancerStats {

@@ -516,6 +516,7 @@ export class BalancedEventSource extends EventTarget {
       const endpoint = { url, ...readStats(ENDPOINT_STATS, (field) => core.call(h, OP.stat, i, field)) };
       endpoint.state = STATES[endpoint.state];
       endpoint.probation = endpoint.probation === 1;
+      endpoint.retired = endpoint.retired === 1;
       endpoint.lastError = endpoint.lastError < 0 ? null : REASONS[endpoint.lastError];
       if (endpoint.lastErrorAgoMs < 0) endpoint.lastErrorAgoMs = null;
       return endpoint;

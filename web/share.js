@@ -347,7 +347,9 @@ class TabShare {
   }
 
   /** The leader's endpoint list as it stands: this tab's face, and the list a new leader starts from. */
-  #follow(endpoints) {
+  #follow(all) {
+    // One being left (removed from the list) is not part of it any more.
+    const endpoints = all.filter((e) => !e.retired);
     this.#urls = endpoints.map((e) => e.url);
     this.#weights = endpoints.some((e) => e.weight !== 1) || this.#options.weights ? endpoints.map((e) => e.weight) : null;
     this.#face.urls(this.#urls);

@@ -55,7 +55,12 @@ test('setEndpoints: the streaming endpoint removed, the stream moves first and l
   const before = await group.page.evaluate(() => window.clients[0].s.url);
   // The new list drops the endpoint in use and adds a new one.
   const next = before === a ? [b, c] : [a, c];
-  await group.page.evaluate((list) => window.clients[0].s.setEndpoints(list), next);
+  // Until the stream has moved, the endpoint it is on is listed, retired.
+  const during = await group.page.evaluate((list) => {
+    window.clients[0].s.setEndpoints(list);
+    return window.clients[0].s.stats().endpoints.map((e) => [e.url, e.retired]);
+  }, next);
+  expect(during).toEqual([...next.map((u) => [u, false]), [before, true]]);
   await until(() => env.cluster.openStreams(env.urls.indexOf(before)) === 0, { message: 'the removed endpoint left' });
   const count = (await results(group.page))[0].ids.length;
   await group.page.waitForFunction((n) => window.clients[0].got.ids.length >= n + 10, count);
