@@ -8,6 +8,7 @@
 // Build and run: scripts/fuzz.sh (preset `fuzz`). Replay one input with
 // `SSEB_FUZZ_LOG=1 out/build/fuzz/sseb_fuzzer FILE` to see the host calls
 // that led to a violation.
+#include <algorithm>
 #include <cmath>
 #include <cstdarg>
 #include <cstddef>
@@ -106,6 +107,7 @@ enum class Op : std::uint8_t {
   kStandbyError,    // ... fails
   kStandbyMessage,  // ... delivers an event
   kStandbyDrain,    // ... its server announces a drain too
+  kSetEndpoints,    // a new endpoint list (from a pool of six URLs)
   kCount,
 };
 
@@ -117,7 +119,7 @@ const char* OpName(Op op) {
       "resume(false)", "close",         "stale",
       "suspend",       "start",         "drain",
       "standby-open",  "standby-error", "standby-message",
-      "standby-drain",
+      "standby-drain", "set-endpoints",
   };
   const auto index = static_cast<std::size_t>(op);
   return index < sizeof kNames / sizeof kNames[0] ? kNames[index] : "?";
@@ -225,9 +227,7 @@ class Harness {
     const bool start_offline = b5 & 0x80;
 
     std::vector<std::string> urls;
-    for (std::size_t i = 0; i < endpoints_; ++i) {
-      urls.push_back("https://e" + std::to_string(i) + ".example/events");
-    }
+    for (std::size_t i = 0; i < endpoints_; ++i) urls.push_back(UrlOf(i));
     balancer_ = std::make_unique<Balancer>(
         std::move(urls), options_,
         MakePolicy(random_policy ? "random" : "round-robin"), host_);
@@ -331,6 +331,9 @@ class Harness {
       case Op::kStandbyDrain:
         StandbyStep(op, b, active, step);
         break;
+      case Op::kSetEndpoints:
+        step.arg = NewList(b);
+        break;
       case Op::kCount:
         break;
     }
@@ -344,6 +347,35 @@ class Harness {
       if (id != active) return id;
     }
     return 0;
+  }
+
+  // A new list: a non-empty subset of six URLs (the first ones are the
+  // setup's), rotated, some with a weight (0: keep the endpoint's). Returns
+  // the subset's mask, for the log.
+  double NewList(Balancer& b) {
+    const std::uint8_t mask = input_.Byte() % 63 + 1;
+    const std::uint8_t shape = input_.Byte();
+    std::vector<std::string> urls;
+    std::vector<double> weights;
+    for (std::size_t i = 0; i < 6; ++i) {
+      if ((mask >> i) & 1) urls.push_back(UrlOf(i));
+    }
+    std::rotate(urls.begin(), urls.begin() + (shape % urls.size()), urls.end());
+    if (shape & 0x80) {
+      for (std::size_t i = 0; i < urls.size(); ++i) {
+        weights.push_back(static_cast<double>((shape >> i) & 3));
+      }
+    }
+    b.SetEndpoints(std::move(urls), std::move(weights));
+    allowed_ejected_ = std::max(allowed_ejected_,
+                                static_cast<std::size_t>(std::floor(
+                                    static_cast<double>(b.endpoints().size()) *
+                                    options_.ejection.max_percent / 100.0)));
+    return mask;
+  }
+
+  static std::string UrlOf(std::size_t i) {
+    return "https://e" + std::to_string(i) + ".example/events";
   }
 
   void StandbyStep(Op op, Balancer& b, ConnectionId active, Step& step) {
@@ -384,11 +416,12 @@ class Harness {
     const std::optional<std::size_t> result =
         balancer_->OnMessage(connection, reported);
     if (result) {
-      Check(*result < endpoints_, "OnMessage returned %zu", *result);
-      const std::size_t endpoint = endpoint_of_.at(connection);
-      Check(*result == endpoint,
-            "OnMessage named endpoint %zu for a connection to endpoint %zu",
-            *result, endpoint);
+      Check(*result < balancer_->endpoints().size(), "OnMessage returned %zu",
+            *result);
+      const std::string& url = url_of_.at(connection);
+      Check(balancer_->endpoints()[*result].url == url,
+            "OnMessage named endpoint %zu for a connection to %s", *result,
+            url.c_str());
     }
     if (balancer_->id_resets() != epoch_) {
       // A restarted log: a new id epoch.
@@ -472,7 +505,16 @@ class Harness {
     }
     for (; mapped_attempts_ < host_.opened().size(); ++mapped_attempts_) {
       const OpenedConnection& connection = host_.opened()[mapped_attempts_];
-      endpoint_of_.emplace(connection.id, connection.endpoint);
+      // By URL: a new list moves endpoints to other indices.
+      const std::string url =
+          connection.url.substr(0, connection.url.find('?'));
+      url_of_.emplace(connection.id, url);
+      // Nothing new ever goes to an endpoint that was removed.
+      for (const Endpoint& e : b.endpoints()) {
+        Check(e.url != url || !e.retired,
+              "connection %u opened to the removed endpoint %s", connection.id,
+              url.c_str());
+      }
     }
 
     Check(host_.host_errors().empty(), "host misuse: %s",
@@ -529,9 +571,10 @@ class Harness {
     std::size_t busy = 0;
     std::size_t ejected = 0;
     const ConnectionId standby = Standby(b.active_connection());
-    const std::optional<std::size_t> standby_endpoint =
-        standby != 0 ? std::optional<std::size_t>(endpoint_of_.at(standby))
-                     : std::nullopt;
+    std::optional<std::size_t> standby_endpoint;
+    for (std::size_t i = 0; standby != 0 && i < b.endpoints().size(); ++i) {
+      if (b.endpoints()[i].url == url_of_.at(standby)) standby_endpoint = i;
+    }
     for (std::size_t i = 0; i < b.endpoints().size(); ++i) {
       const Endpoint& endpoint = b.endpoints()[i];
       if (endpoint.state() == EndpointState::kConnecting ||
@@ -655,7 +698,7 @@ class Harness {
 
   std::set<ConnectionId> opened_;  // connections the browser opened
   std::map<ConnectionId, std::string> browser_last_id_;
-  std::map<ConnectionId, std::size_t> endpoint_of_;
+  std::map<ConnectionId, std::string> url_of_;
   std::set<std::string> delivered_;  // new ids delivered in this epoch
   std::uint64_t epoch_ = 0;
   std::size_t checked_attempts_ = 0;
