@@ -60,7 +60,13 @@ void Balancer::Close() {
 
 void Balancer::OnOpen(ConnectionId id) {
   if (!closed_ && id != 0 && id == standby_.id) {
-    standby_.open = true;  // it takes over when it delivers
+    // It takes over when it has caught up, or once it has been open for
+    // kStandbyQuietMs without (a quiet stream: it resumed from the last id,
+    // so nothing is lost), instead of failing as a connect timeout.
+    standby_.open = true;
+    if (standby_.timer != 0) host_.CancelTimer(standby_.timer);
+    standby_.timer = ++next_timer_;
+    host_.StartTimer(standby_.timer, kStandbyQuietMs);
     return;
   }
   if (closed_ || id == 0 || id != active_connection_) return;
@@ -137,8 +143,6 @@ void Balancer::Fail(FailureReason reason) {
   // A listener may have closed the source, or brought it back (an `online`
   // dispatched from an error handler connects at once).
   if (closed_ || retry_timer_ != 0 || active_connection_ != 0) return;
-  // A removed endpoint whose stream this was goes now (`failed` is stale).
-  PurgeRetired();
   // Moving to another endpoint is a failover, made at once. Coming back to
   // the same one (one URL, or no other eligible), every client its server
   // just cut off would return in the same millisecond: spread them a little.
@@ -214,7 +218,11 @@ void Balancer::OnTimer(TimerId id) {
   }
   if (id == standby_.timer) {
     standby_.timer = 0;
-    AbandonStandby(FailureReason::kStall);  // it never delivered in time
+    if (standby_.open) {
+      PromoteStandby();  // open and quiet: nothing to catch up on
+    } else {
+      AbandonStandby(FailureReason::kStall);  // it never opened in time
+    }
     return;
   }
   if (id == retry_timer_) {

@@ -83,6 +83,12 @@ inline constexpr double kPaceAboveBudgetShare = 0.75;
 /// it (spread by the jitter), so that it completes before the server goes.
 inline constexpr double kDrainMoveShare = 0.8;
 
+/// A connection opened beside the stream (a drain, a move for load, leaving
+/// a removed endpoint) that has opened takes over after this long even if it
+/// has delivered nothing: the stream is quiet, and it resumed from the last
+/// id, so nothing is lost.
+inline constexpr double kStandbyQuietMs = 1000;
+
 /// A least-loaded client moves for load at most this often, and within this
 /// long after deciding to (spread), so that clients do not move in waves.
 inline constexpr double kRebalanceEveryMs = 10000;

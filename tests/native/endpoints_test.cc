@@ -169,8 +169,14 @@ TEST_F(EndpointsTest, TheRemovedStreamFailingLeavesNoRetiredEndpointBehind) {
   RemoveItWithTheOthersCooling();
   // Its server dies before the move: every later attempt, outage sweeps
   // included, goes to the endpoints of the new list only.
+  const std::size_t failovers = host_.failover_notices().size();
   balancer().OnError(LastConnectionId(), ConnectionError::kRetrying);
-  EXPECT_EQ(balancer().endpoints().size(), 2u);
+  // The first connection after it is a failover the page hears of.
+  for (int i = 0; i < 5 && host_.open_ids().empty(); ++i) {
+    host_.AdvanceToNextTimer();
+  }
+  ASSERT_FALSE(host_.open_ids().empty());
+  EXPECT_EQ(host_.failover_notices().size(), failovers + 1);
   for (int i = 0; i < 12; ++i) {
     if (host_.open_ids().empty()) {
       host_.AdvanceToNextTimer();
@@ -182,6 +188,29 @@ TEST_F(EndpointsTest, TheRemovedStreamFailingLeavesNoRetiredEndpointBehind) {
     EXPECT_NE(host_.opened()[i].url.rfind(url_, 0), 0u)
         << host_.opened()[i].url;
   }
+  // It is gone once a connection left it.
+  EXPECT_EQ(balancer().endpoints().size(), 2u);
+}
+
+TEST_F(EndpointsTest, AQuietNewStreamTakesOverWithoutBlamingAnyone) {
+  Streaming();
+  const ConnectionId old = LastConnectionId();
+  balancer().SetEndpoints(UrlsBut(here_), {});
+  host_.Advance(0);
+  ASSERT_EQ(ConnectionCount(), 2u);
+  const ConnectionId next = LastConnectionId();
+  balancer().OnOpen(next);
+  // No event on either stream (a quiet chat): it takes over all the same.
+  host_.Advance(kStandbyQuietMs);
+  EXPECT_EQ(host_.open_ids(), std::set<ConnectionId>{next});
+  EXPECT_EQ(balancer().active_connection(), next);
+  EXPECT_EQ(balancer().OnMessage(old, "2"), std::nullopt);
+  EXPECT_TRUE(balancer().OnMessage(next, "2").has_value());
+  for (const Endpoint& e : balancer().endpoints()) {
+    EXPECT_EQ(e.counters.failures, 0u) << e.url;
+    EXPECT_NE(e.url, url_);
+  }
+  EXPECT_EQ(host_.failover_notices().back().reason, FailureReason::kDrain);
 }
 
 TEST_F(EndpointsTest, AListWithoutWeightsKeepsTheWeightsItHad) {
