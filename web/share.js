@@ -13,7 +13,10 @@
 // web/index.js in web/dist/sse-balancer.js; it uses BalancedEventSource and
 // the event classes of web/index.js at run time.
 
-const SHARE_PREFIX = 'sse-balancer/';
+// The version of the tabs' messages: tabs of two versions of the library
+// (a deploy while tabs are open) use two locks and channels, never each
+// other's messages.
+const SHARE_PREFIX = 'sse-balancer/2/';
 /** Every tab says it is there this often (the leader counts the tabs). */
 const HERE_EVERY_MS = 1000;
 /** A tab not heard from for this long is gone (it crashed). */
@@ -72,6 +75,7 @@ class TabShare {
   #name;
   #urls;
   #weights = null; // the latest list's weights, when they matter
+  #first; // the page's own list
   #options;
   #face;
   #tab = globalThis.crypto.randomUUID();
@@ -94,6 +98,7 @@ class TabShare {
     // The key stays the first list's; the list itself follows every change.
     this.#name = shareName(share, urls);
     this.#urls = urls;
+    this.#first = urls;
     this.#options = options;
     this.#face = face;
     this.#join();
@@ -194,7 +199,13 @@ class TabShare {
     // The latest list the tabs knew (a server's or setEndpoints'), with its weights.
     const known = this.#weights ?? this.#options.weights;
     const weights = known?.length === this.#urls.length ? known : null;
-    const inner = new BalancedEventSource(this.#urls, { ...this.#options, weights, lastEventId });
+    let inner;
+    try {
+      inner = new BalancedEventSource(this.#urls, { ...this.#options, weights, lastEventId });
+    } catch {
+      // A list the tabs agreed on that this tab cannot take: the page's own.
+      inner = new BalancedEventSource(this.#first, { ...this.#options, lastEventId });
+    }
     this.#inner = inner;
     // Every tab learns a new list at once: the next leader starts from it.
     inner[ENDPOINTS_CHANGED] = () => this.#inner === inner && this.#sendState();
@@ -290,9 +301,9 @@ class TabShare {
         }
         break;
       case 'setEndpoints':
-        if (this.#inner && Array.isArray(message.urls)) {
-          this.#inner.setEndpoints(message.urls.map((url, i) => ({ url, weight: message.weights?.[i] || undefined })));
-        }
+        if (!Array.isArray(message.urls)) break;
+        if (this.#inner) this.#inner.setEndpoints(message.urls.map((url, i) => ({ url, weight: message.weights?.[i] || undefined })));
+        else this.#adopt(message.urls, message.weights); // no leader now: the next one starts from it
         break;
       case 'leader':
         if (!this.#inner) this.#state = null; // a new leader: connecting until it says more
@@ -351,7 +362,9 @@ class TabShare {
     // One being left (removed from the list) is not part of it any more.
     const endpoints = all.filter((e) => !e.retired);
     this.#urls = endpoints.map((e) => e.url);
-    this.#weights = endpoints.some((e) => e.weight !== 1) || this.#options.weights ? endpoints.map((e) => e.weight) : null;
+    const weights = endpoints.map((e) => e.weight);
+    const valid = weights.every((w) => typeof w === 'number' && w > 0 && w <= 1e6);
+    this.#weights = valid && (weights.some((w) => w !== 1) || this.#options.weights) ? weights : null;
     this.#face.urls(this.#urls);
   }
 
@@ -381,12 +394,17 @@ class TabShare {
       this.#inner.setEndpoints(urls.map((url, i) => ({ url, weight: weights?.[i] || undefined })));
       return;
     }
+    this.#adopt(urls, weights);
+    this.#post({ kind: 'setEndpoints', urls, weights });
+  }
+
+  /** A list set while no tab leads: kept as the one the next leader starts from. */
+  #adopt(urls, weights) {
     // Weights not given (0) keep what the list had, as the core does.
     const had = new Map(this.#urls.map((url, i) => [url, this.#weights?.[i] ?? 1]));
     const merged = urls.map((url, i) => (weights?.[i] > 0 ? weights[i] : (had.get(url) ?? 1)));
     this.#weights = merged.some((w) => w !== 1) || this.#options.weights ? merged : null;
     this.#urls = urls;
-    this.#post({ kind: 'setEndpoints', urls, weights });
   }
 
   requestFailed(endpoint) {
@@ -400,7 +418,7 @@ class TabShare {
     this.#leave();
     for (const remove of this.#lifecycle) remove();
     this.#lifecycle = [];
-    for (const finish of this.#picks.values()) finish(-1);
+    for (const finish of this.#picks.values()) finish(null);
   }
 }
 

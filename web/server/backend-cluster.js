@@ -320,6 +320,7 @@ function clusterControls(backends, context, slowAcceptMs, closeStore) {
   };
   const flappers = new Map();
   const lifecycle = { get, enqueue, state, context, flappers };
+  const membership = membershipControls(backends, context, { get, kill, queues, state, flappers });
   return {
     kill,
     revive,
@@ -346,9 +347,12 @@ function clusterControls(backends, context, slowAcceptMs, closeStore) {
      */
     requestLog: (i) => get(i).requests.slice(-REQUEST_LOG_LIMIT),
     ...streamControls(backends, get, { kill, revive }),
-    ...membershipControls(backends, context, { get, kill, queues, state, flappers }),
+    addBackend: membership.addBackend,
+    removeBackend: membership.removeBackend,
     async close() {
       state.closed = true;
+      // A backend being added when close() came is stopped by addBackend itself.
+      await membership.settled();
       for (const f of [...flappers.values()]) f.halt();
       await Promise.all(backends.map((b, i) => enqueue(i, () => stopBackend(b))));
       await closeStore();
@@ -428,6 +432,8 @@ function membershipControls(backends, context, { get, kill, queues, state, flapp
       adding = step.catch(() => {});
       return step;
     },
+    /** Resolves once no addBackend() is under way. */
+    settled: () => adding,
     /**
      * Takes backend i out: every stream hears the list without it (its own
      * clients move off first), it drains for `drainMs`, then goes down for

@@ -253,7 +253,7 @@ function startBackends(config, pageOrigins, store) {
     chat: config.chat,
     // With a shared store the clients' lists span processes; this one knows
     // only its own backends, so it does not announce lists.
-    announceEndpoints: config.redis === null && config.redisCluster === null,
+    announceEndpoints: config.store === undefined && config.redis === null && config.redisCluster === null,
   });
 }
 
