@@ -322,6 +322,8 @@ class Balancer {
     TimerId timer = 0;  // its connect timeout
     /// When its own server goes away (it announced a drain too); < 0: not.
     double drain_at = -1;
+    /// It was opened to leave a removed endpoint (LeaveRetired).
+    bool leaving = false;
   };
   Standby standby_;
   /// When to open the standby (a drain was announced); 0: none.

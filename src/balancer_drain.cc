@@ -75,6 +75,7 @@ void Balancer::OnLoadReport(ConnectionId id) {
 }
 
 void Balancer::OpenStandby() {
+  const bool leaving = leaving_retired_;
   leaving_retired_ = false;
   if (closed_ || active_connection_ == 0 || standby_.id != 0) return;
   const double now = host_.NowMs();
@@ -104,6 +105,7 @@ void Balancer::OpenStandby() {
   const std::size_t pick = policy_->Pick(endpoints_, candidates, rng_);
   Endpoint& endpoint = endpoints_[pick];
   standby_ = Standby{++next_connection_, pick, false, 0};
+  standby_.leaving = leaving;
   endpoint.connection = EndpointState::kConnecting;
   ++endpoint.counters.connects;
   budget_.Record(now);
@@ -196,9 +198,14 @@ void Balancer::LeaveRetired(double delay_ms) {
       standby_.id != 0) {
     return;
   }
-  // A move for load pending on a removed endpoint becomes a plain move off it.
+  // A move for load pending on a removed endpoint becomes a plain move off it
+  // (and goes if the endpoint is listed again before it starts).
+  if (drain_timer_ != 0) {
+    if (move_for_load_) leaving_retired_ = true;
+    move_for_load_ = false;
+    return;
+  }
   move_for_load_ = false;
-  if (drain_timer_ != 0) return;
   drain_timer_ = ++next_timer_;
   leaving_retired_ = true;
   host_.StartTimer(drain_timer_, delay_ms);

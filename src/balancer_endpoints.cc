@@ -17,11 +17,14 @@ void Balancer::SetEndpoints(std::vector<std::string> urls,
   if (standby_.id != 0 &&
       std::find(urls.begin(), urls.end(), endpoints_[standby_.endpoint].url) ==
           urls.end()) {
+    const bool leaving = standby_.leaving;
     AbandonStandby(std::nullopt);
     if (closed_) return;
-    // The move it was for (a drain, a move for load) starts again.
+    // The move it was for (a drain, a move for load, leaving a removed
+    // endpoint) starts again.
     if (drain_timer_ == 0) {
       drain_timer_ = ++next_timer_;
+      leaving_retired_ = leaving;
       host_.StartTimer(drain_timer_, 0);
     }
   }

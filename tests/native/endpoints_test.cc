@@ -213,6 +213,25 @@ TEST_F(EndpointsTest, AQuietNewStreamTakesOverWithoutBlamingAnyone) {
   EXPECT_EQ(host_.failover_notices().back().reason, FailureReason::kDrain);
 }
 
+TEST_F(EndpointsTest, ListedAgainWhileMovingTheStreamStaysWhereItIs) {
+  Streaming();
+  balancer().SetEndpoints(UrlsBut(here_), {});
+  host_.Advance(0);
+  ASSERT_EQ(ConnectionCount(), 2u);  // leaving it: a new stream beside it
+  const std::string moving_to = EndpointAt(LastEndpoint()).url;
+  // The next list drops where it was going and lists it again.
+  std::vector<std::string> urls = {url_};
+  for (std::size_t i = 0; i < 3; ++i) {
+    if (Url(i) != url_ && Url(i) != moving_to) urls.push_back(Url(i));
+  }
+  balancer().SetEndpoints(urls, {});
+  host_.Advance(0);
+  EXPECT_EQ(ConnectionCount(), 2u);  // no third connection: no move
+  EXPECT_EQ(host_.open_ids().size(), 1u);
+  EXPECT_EQ(EndpointAt(*balancer().active_endpoint()).url, url_);
+  for (const Endpoint& e : balancer().endpoints()) EXPECT_FALSE(e.retired);
+}
+
 TEST_F(EndpointsTest, AListWithoutWeightsKeepsTheWeightsItHad) {
   MakeBalancer(3, "weighted");
   balancer().SetEndpoints({Url(0), Url(1), Url(2)}, {1, 2, 3});
