@@ -629,7 +629,11 @@ export class BalancedEventSource extends EventTarget {
         blocked.stop();
       }
     }
-    throw lastError ?? new DOMException('BalancedEventSource.fetch: the source is closed', 'InvalidStateError');
+    if (lastError !== undefined) throw lastError;
+    // Nothing sent: closed meanwhile, or a new list left no endpoint on the request's origin.
+    if (this.#closed) throw new DOMException('BalancedEventSource.fetch: the source is closed', 'InvalidStateError');
+    if (this.#urls.every((endpoint) => requestTarget(input, endpoint) === null)) throw offOrigins(input, this.#urls);
+    throw new TypeError(`BalancedEventSource.fetch: no endpoint could take '${input}'; nothing was sent`);
   }
 
   /** The core's endpoint (its URL) for a request, not one of the URLs `tried` (null: none). */
