@@ -64,7 +64,7 @@ void Balancer::OnOpen(ConnectionId id) {
     // kStandbyQuietMs without (a quiet stream: it resumed from the last id,
     // so nothing is lost), instead of failing as a connect timeout.
     standby_.open = true;
-    if (standby_.timer != 0) host_.CancelTimer(standby_.timer);
+    StopTimer(standby_.timer);
     standby_.timer = ++next_timer_;
     host_.StartTimer(standby_.timer, kStandbyQuietMs);
     return;
@@ -551,12 +551,16 @@ void Balancer::ScheduleRetryAt(double at_ms) {
   host_.StartTimer(retry_timer_, std::max(0.0, at_ms - host_.NowMs()));
 }
 
+void Balancer::StopTimer(TimerId& timer) {
+  if (timer == 0) return;
+  const TimerId id = timer;
+  timer = 0;
+  host_.CancelTimer(id);
+}
+
 void Balancer::CancelRetry() {
   retry_starts_sweep_ = false;
-  if (retry_timer_ == 0) return;
-  const TimerId id = retry_timer_;
-  retry_timer_ = 0;
-  host_.CancelTimer(id);
+  StopTimer(retry_timer_);
 }
 
 void Balancer::ArmWatchdog(double delay_ms) {
@@ -565,12 +569,7 @@ void Balancer::ArmWatchdog(double delay_ms) {
   host_.StartTimer(watchdog_timer_, delay_ms);
 }
 
-void Balancer::CancelWatchdog() {
-  if (watchdog_timer_ == 0) return;
-  const TimerId id = watchdog_timer_;
-  watchdog_timer_ = 0;
-  host_.CancelTimer(id);
-}
+void Balancer::CancelWatchdog() { StopTimer(watchdog_timer_); }
 
 std::string Balancer::ConnectionUrl(const Endpoint& endpoint) const {
   if (options_.last_event_id_param.empty() || last_event_id_.empty() ||

@@ -241,6 +241,8 @@ class Balancer {
   /// When the retry budget allows the next attempt, jittered when it is
   /// later than now.
   double BudgetAllowsAt(double now_ms);
+  /// Cancels `timer` if it is pending, and forgets it (0).
+  void StopTimer(TimerId& timer);
   void CancelRetry();
   void ArmWatchdog(double delay_ms);
   void CancelWatchdog();

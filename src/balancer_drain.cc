@@ -140,9 +140,9 @@ std::optional<std::size_t> Balancer::OnStandbyMessage(
 void Balancer::PromoteStandby() {
   const std::size_t from = *active_;
   const ConnectionId old = active_connection_;
+  StopTimer(standby_.timer);
   const Standby next = standby_;
   standby_ = Standby{};
-  if (next.timer != 0) host_.CancelTimer(next.timer);
   CancelDrain();
   CancelWatchdog();
   // The old stream ends as its server announced: no failure, no error.
@@ -179,9 +179,9 @@ void Balancer::PromoteStandby() {
 }
 
 void Balancer::AbandonStandby(std::optional<FailureReason> failure) {
+  StopTimer(standby_.timer);
   const Standby standby = standby_;
   standby_ = Standby{};
-  if (standby.timer != 0) host_.CancelTimer(standby.timer);
   host_.CloseConnection(standby.id);
   if (failure) {
     RecordFailure(standby.endpoint, *failure);
@@ -213,10 +213,7 @@ void Balancer::LeaveRetired(double delay_ms) {
 
 void Balancer::CancelDrain() {
   leaving_retired_ = false;
-  if (drain_timer_ == 0) return;
-  const TimerId id = drain_timer_;
-  drain_timer_ = 0;
-  host_.CancelTimer(id);
+  StopTimer(drain_timer_);
 }
 
 }  // namespace sse_balancer
