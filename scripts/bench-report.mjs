@@ -487,10 +487,17 @@ function sizeSection(b) {
       `**Start-up**, median of ${st.coldLoads} cold loads: ${st.method}.`,
       '',
       table(
-        ['client', 'import → usable constructor (median)', 'p90', 'last fetch done (median)', 'files fetched'],
+        ['client', 'import → usable constructor (median)', 'p90', 'import → core ready, streams start (median)', 'last fetch done (median)', 'files fetched'],
         CLIENTS.map((c) => {
           const r = st.clients[c];
-          return [LABEL[c], ms(r?.importToReadyMs?.median, 2), ms(r?.importToReadyMs?.p90, 2), ms(r?.fetchesDoneMs?.median, 2), r?.filesFetched ?? '–'];
+          return [
+            LABEL[c],
+            ms(r?.importToReadyMs?.median, 2),
+            ms(r?.importToReadyMs?.p90, 2),
+            ms(r?.coreReadyMs?.median ?? r?.importToReadyMs?.median, 2),
+            ms(r?.fetchesDoneMs?.median, 2),
+            r?.filesFetched ?? '–',
+          ];
         }),
       ),
       '',
@@ -1121,21 +1128,22 @@ function goalStartup({ b, native, fleet }) {
     const t = st.importToReadyMs.median;
     const f = st.fetchesDoneMs?.median;
     const resT = b.startup.clients['reconnecting-eventsource']?.importToReadyMs?.median;
+    const core = st.coreReadyMs?.median;
     const met = t <= BUDGET.importToReadyMs && isNum(resT) && t <= 2 * resT;
     add(
-      `Import to ready ≤ ${BUDGET.importToReadyMs} ms and ≤ 2× reconnecting-eventsource`,
-      `${ms(t, 2)} median of ${b.startup.coldLoads} cold loads (reconnecting-eventsource ${ms(resT, 2)}, same run)`,
+      `Import to a usable constructor ≤ ${BUDGET.importToReadyMs} ms and ≤ 2× reconnecting-eventsource`,
+      `${ms(t, 2)} median of ${b.startup.coldLoads} cold loads (reconnecting-eventsource ${ms(resT, 2)}, same run); ` +
+        `the core ready (a balancer made at import starts) at ${ms(core, 2)}`,
       met,
-      met
-        ? null
-        : 'WHY: the package is one module, then the .wasm it fetches as soon as it runs; the baselines are one small ' +
-            `JS file with nothing to compile. The last response ended at ${ms(f, 2)} (median): the module's round trip, its ` +
-            `parse and evaluation, then the .wasm's round trip. The remaining ${ms(isNum(f) ? t - f : null, 2)} is compiling ` +
-            'and instantiating the Wasm, the glue registering the Embind functions, and one call reading the core\'s tables. ' +
-            'A page removes the second round trip from the critical path with <link rel="preload" as="fetch" crossorigin> ' +
-            'for the .wasm (README, Install).',
+      (met ? 'The module does not wait for its .wasm (no top-level await): the constructor works at import, and a ' +
+        'balancer made then starts once the core has loaded. ' : 'WHY: ') +
+        `Until the core is ready: the last response ended at ${ms(f, 2)} (median): the module's round trip, its ` +
+        `parse and evaluation, then the .wasm's round trip; the remaining ${ms(isNum(f) && isNum(core) ? core - f : null, 2)} ` +
+        'is compiling and instantiating the Wasm, the glue registering the Embind functions, and the check that the core ' +
+        'is the build of the module. A page takes the .wasm\'s round trip off the critical path with ' +
+        '<link rel="preload" as="fetch" crossorigin> (README, Install).',
     );
-  } else add(`Import to ready ≤ ${BUDGET.importToReadyMs} ms`, '–', null, null);
+  } else add(`Import to a usable constructor ≤ ${BUDGET.importToReadyMs} ms`, '–', null, null);
   return rows;
 }
 

@@ -1,18 +1,19 @@
-// Writes web/dist/sse-balancer.js, the module the package ships, and its
-// source map: the Emscripten glue (web/dist/sse-balancer-core.js, which
-// defines createSseBalancerCore), web/share.js and web/index.js, minified. One
-// module instead of a chain (index.js, then the glue it imports): a page
-// waits for one file before the .wasm, not two, and parses less.
+// Writes the modules the package ships, minified, each with a source map:
+// - web/dist/sse-balancer.js: the Emscripten glue (web/dist/sse-balancer-core.js,
+//   which defines createSseBalancerCore), the core's tables read from this
+//   build, and web/index.js. One module instead of a chain (index.js, then
+//   the glue it imports): a page waits for one file before the .wasm, not
+//   two, and parses less.
+// - web/dist/sse-balancer-share.js: web/share.js, which index.js imports
+//   only for a balancer with `share`.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { minify } from 'vite';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
-const glueFile = path.join(root, 'web/dist/sse-balancer-core.js');
-const shareFile = path.join(root, 'web/share.js');
-const faceFile = path.join(root, 'web/index.js');
-const outFile = path.join(root, 'web/dist/sse-balancer.js');
+const dist = path.join(root, 'web/dist');
+const glueFile = path.join(dist, 'sse-balancer-core.js');
 
 const glue = fs.readFileSync(glueFile, 'utf8');
 // EXPORT_ES6 ends the glue with its factory as the default export; the
@@ -21,22 +22,65 @@ const exportLine = /\nexport default createSseBalancerCore;\s*$/;
 if (!exportLine.test(glue)) {
   throw new Error(`bundle: ${glueFile} does not end with 'export default createSseBalancerCore;' (was it built with -sEXPORT_ES6?)`);
 }
-const share = fs.readFileSync(shareFile, 'utf8');
-const face = fs.readFileSync(faceFile, 'utf8');
-const source = `${glue.replace(exportLine, '\n')}\n// ---- web/share.js ----\n${share}\n// ---- web/index.js ----\n${face}`;
-const sourceName = 'sse-balancer.src.js';
-const { code, map, errors } = await minify(sourceName, source, { module: true, compress: true, mangle: true, sourcemap: true });
-if (errors.length > 0) throw new Error(`bundle: minifying failed: ${errors.map((e) => e.message).join('; ')}`);
-// Bundlers find the .wasm through this pattern; it must survive minifying.
-if (!/new URL\(["'`]\.\/sse-balancer-core\.wasm["'`],\s*import\.meta\.url\)/.test(code)) {
+const tables = await readCoreTables();
+const read = (file) => fs.readFileSync(path.join(root, file), 'utf8');
+const main = await minified(
+  'sse-balancer.js',
+  `${glue.replace(exportLine, '\n')}\n// ---- the core's tables, read from this build of it ----\n` +
+    `const CORE_TABLES = ${JSON.stringify(tables.text)};\nconst CORE_DEFAULTS = ${JSON.stringify(tables.defaults)};\n` +
+    `// ---- web/index.js ----\n${read('web/index.js')}`,
+);
+// Bundlers find the .wasm and the share chunk through these patterns; they must survive minifying.
+if (!/new URL\(["'`]\.\/sse-balancer-core\.wasm["'`],\s*import\.meta\.url\)/.test(main)) {
   throw new Error("bundle: the minified module lost new URL('./sse-balancer-core.wasm', import.meta.url)");
 }
-if (/\bimport\(/.test(code)) {
-  throw new Error('bundle: the module has a dynamic import() that a browser bundler would try to resolve');
+const imports = main.match(/\bimport\([^)]*\)/g) ?? [];
+if (imports.length !== 1 || !/^import\(["'`]\.\/sse-balancer-share\.js["'`]\)$/.test(imports[0])) {
+  throw new Error(`bundle: the module's only dynamic import() must be './sse-balancer-share.js', found ${imports.join(', ') || 'none'}`);
 }
-const write = (file, text) => {
+const share = await minified('sse-balancer-share.js', read('web/share.js'));
+if (/\bimport\b/.test(share.replace(/import\.meta/g, ''))) throw new Error('bundle: the share chunk must import nothing');
+
+/** Minifies `source` into web/dist/`name` with its source map; returns the code. */
+async function minified(name, source) {
+  const srcName = name.replace(/\.js$/, '.src.js');
+  const { code, map, errors } = await minify(srcName, source, { module: true, compress: true, mangle: true, sourcemap: true });
+  if (errors.length > 0) throw new Error(`bundle: minifying ${name} failed: ${errors.map((e) => e.message).join('; ')}`);
+  const file = path.join(dist, name);
+  write(`${file}.map`, JSON.stringify(map));
+  write(file, `${code}\n//# sourceMappingURL=${name}.map\n`);
+  return code;
+}
+
+function write(file, text) {
   fs.writeFileSync(`${file}.tmp`, text);
   fs.renameSync(`${file}.tmp`, file);
-};
-write(`${outFile}.map`, JSON.stringify(map));
-write(outFile, `${code}\n//# sourceMappingURL=${path.basename(outFile)}.map\n`);
+}
+
+/**
+ * The core's tables (codes, names, option defaults), read from the built
+ * core here: web/index.js validates options and answers before the .wasm
+ * has loaded, and checks at load that the core is this build.
+ */
+async function readCoreTables() {
+  const wasmFile = path.join(dist, 'sse-balancer-core.wasm');
+  const bytes = fs.readFileSync(wasmFile);
+  const { default: createCore } = await import(pathToFileURL(glueFile).href);
+  const core = await createCore({
+    instantiateWasm(imports, receive) {
+      WebAssembly.instantiate(bytes, imports).then(({ instance, module }) => receive(instance, module));
+      return {};
+    },
+  });
+  const text = core.textOf(0, -2);
+  const table = (name) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name}=`));
+    if (line === undefined) throw new Error(`bundle: the core has no '${name}' table`);
+    const list = line.slice(name.length + 1);
+    return list === '' ? [] : list.split(',');
+  };
+  const opDefault = table('ops').indexOf('default');
+  if (opDefault < 0) throw new Error("bundle: the core has no 'default' op");
+  const defaults = table('options').map((name, i) => core.call(0, opDefault, i, 0));
+  return { text, defaults };
+}

@@ -19,6 +19,9 @@ export type FailureReason =
   /** Not a failure (a failover's reason only): under 'least-loaded' the stream moved off an endpoint with more than its share. */
   | 'rebalance';
 
+/** An `error` event's reason: a stream's failure, or 'load' when the Wasm core could not be loaded. */
+export type ErrorReason = FailureReason | 'load';
+
 /** A built-in selection policy. */
 export type PolicyName = 'round-robin' | 'random' | 'weighted' | 'sticky' | 'least-loaded';
 
@@ -237,14 +240,18 @@ export declare class FailoverEvent extends Event {
   readonly reason: FailureReason;
 }
 
-/** Fired when the active stream fails (readyState is then CONNECTING). */
+/**
+ * Fired when the active stream fails (readyState is then CONNECTING); or,
+ * with reason `'load'`, when the Wasm core could not be loaded for a
+ * balancer made before it was (readyState is then CLOSED).
+ */
 export declare class BalancedErrorEvent extends Event {
-  constructor(type: string, init: { reason: FailureReason; endpoint: string; cause?: unknown });
+  constructor(type: string, init: { reason: ErrorReason; endpoint: string | null; cause?: unknown });
   readonly type: 'error';
-  readonly reason: FailureReason;
-  /** The endpoint that failed. */
-  readonly endpoint: string;
-  /** With reason `'provider'`: what the urlProvider threw or rejected with; otherwise undefined. */
+  readonly reason: ErrorReason;
+  /** The endpoint that failed (null with `'load'`). */
+  readonly endpoint: string | null;
+  /** With `'provider'`: what the urlProvider threw or rejected with; with `'load'`: why the core did not load; otherwise undefined. */
   readonly cause: unknown;
 }
 
@@ -356,7 +363,11 @@ export declare class BalancedEventSource extends EventTarget {
   ): void;
 }
 
-/** Resolves once the Wasm core has loaded (importing the module awaits it). */
+/**
+ * Resolves once the Wasm core has loaded; rejects with the reason if it
+ * could not be. Importing does not wait for it: a balancer made earlier
+ * starts once it has loaded.
+ */
 export declare const ready: Promise<void>;
 /** The default of every option. */
 export declare const defaults: Readonly<Required<Omit<BalancedEventSourceOptions, 'seed'>>> & {

@@ -72,38 +72,39 @@ const loading = Promise.resolve().then(() =>
 // The glue's own promise also rejects when instantiation fails: handled
 // here, through the race, so nothing is left unhandled.
 loading.catch(() => {});
-const loaded = Promise.race([loading, failure]);
 
-/**
- * Resolves once the Wasm core is loaded (the module awaits it on import);
- * rejects with the reason when it could not be. Importing never throws: a
- * module graph imported where the core cannot load (server-side rendering
- * without the file, a restricted worker) still evaluates, and the
- * constructor says what went wrong.
- */
-export const ready = loaded.then(() => undefined);
-ready.catch(() => {});
 let core = null;
 let loadError = null;
-try {
-  core = await loaded;
-} catch (error) {
-  loadError = error;
-}
+/**
+ * Resolves once the Wasm core is loaded; rejects with the reason when it
+ * could not be. Importing does not wait for it (no top-level await: a page's
+ * own modules run while the .wasm loads) and never throws; a balancer made
+ * earlier starts when the core is there, and one made after a failed load
+ * throws the reason.
+ */
+export const ready = Promise.race([loading, failure])
+  .then((loaded) => {
+    checkBuild(loaded);
+    core = loaded;
+  })
+  .catch((error) => {
+    loadError = error;
+    throw error;
+  });
+ready.catch(() => {});
 
 // The boundary (bindings/protocol.h): four functions over numbers and
-// strings. Every code and name comes from the core's own tables, read in one
-// call: textOf(0, -2) is "name=a,b,c" lines.
+// strings. Every code and name comes from the core's own tables:
+// scripts/bundle.mjs read them from this build of the core (textOf(0, -2),
+// "name=a,b,c" lines, and each option's default) into CORE_TABLES and
+// CORE_DEFAULTS, so options are checked before the .wasm has loaded.
+/* global CORE_TABLES, CORE_DEFAULTS */
 const split = (text) => (text === '' ? [] : text.split(','));
 const codes = (names) => Object.freeze(Object.fromEntries(names.map((name, i) => [name, i])));
 const TABLES = new Map(
-  core
-    ? core
-        .textOf(0, -2)
-        .split('\n')
-        .filter((line) => line !== '')
-        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)])
-    : [],
+  CORE_TABLES.split('\n')
+    .filter((line) => line !== '')
+    .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
 );
 const table = (name) => split(TABLES.get(name) ?? '');
 const TABLE = codes(table('tables'));
@@ -122,13 +123,18 @@ const TEXT_MESSAGE = TEXT.message;
 const POLICIES = Object.freeze(table('policies'));
 
 /** The defaults of every option the core applies: the core owns them. */
-const CORE = core
-  ? {
-      ...Object.fromEntries(OPTION_NAMES.map((name, i) => [name, core.call(0, OP.default, i, 0)])),
-      lastEventIdParam: TABLES.get('defaultParam'),
-      lastEventId: TABLES.get('defaultLastEventId'),
-    }
-  : {};
+const CORE = {
+  ...Object.fromEntries(OPTION_NAMES.map((name, i) => [name, CORE_DEFAULTS[i]])),
+  lastEventIdParam: TABLES.get('defaultParam'),
+  lastEventId: TABLES.get('defaultLastEventId'),
+};
+
+/** The .wasm must be the build whose tables this module holds (both come from one build). */
+function checkBuild(loaded) {
+  const same =
+    loaded.textOf(0, -2) === CORE_TABLES && CORE_DEFAULTS.every((value, i) => loaded.call(0, OP.default, i, 0) === value);
+  if (!same) throw new Error(`sse-balancer: ${wasmUrl} is not the build this module was made with`);
+}
 
 /**
  * The core's stats fields as an object: `a.b` names nest, enumerations become
@@ -228,6 +234,59 @@ const PICK_ENDPOINT = Symbol('pick endpoint');
 const ENDPOINTS_CHANGED = Symbol('endpoints changed');
 const REQUEST_FAILED = Symbol('request failed');
 
+/**
+ * web/share.js, the `share` option's TabShare: a chunk of its own
+ * (web/dist/sse-balancer-share.js), imported only for a balancer with
+ * `share`, so a page without it never loads it. Null until loaded.
+ */
+let TabShare = null;
+let shareLoading = null;
+function loadShare() {
+  shareLoading ??= import('./sse-balancer-share.js').then(
+    (chunk) => {
+      TabShare = chunk.tabShare({
+        BalancedEventSource,
+        BalancedErrorEvent,
+        FailoverEvent,
+        PICK_ENDPOINT,
+        REQUEST_FAILED,
+        ENDPOINTS_CHANGED,
+        liveCount,
+        waitingStats,
+      });
+    },
+    (error) => {
+      shareLoading = null; // a later balancer tries again
+      throw error;
+    },
+  );
+  return shareLoading;
+}
+
+/** Web Locks and BroadcastChannel, in a document (a worker streams on its own). */
+function canShare() {
+  return (
+    typeof globalThis.document !== 'undefined' &&
+    typeof globalThis.navigator?.locks?.request === 'function' &&
+    typeof globalThis.BroadcastChannel === 'function'
+  );
+}
+
+/** stats() of a stream not started yet: a follower before the leader said anything, or before the core loaded. */
+function waitingStats(urls, lastEventId) {
+  return {
+    readyState: 0,
+    policy: null,
+    activeEndpoint: null,
+    lastEventId,
+    offline: false,
+    idResets: 0,
+    connectsLastMinute: { used: 0, limit: 0 },
+    endpoints: urls.map((url) => ({ url, state: 'idle' })),
+  };
+}
+
+
 /** The policy names this build of the core knows. */
 export const policies = POLICIES;
 
@@ -237,9 +296,9 @@ export const policies = POLICIES;
  */
 export function diagnostics() {
   return {
-    emvalHandles: core.count_emval_handles(),
-    wasmHeapInUse: core.call(0, OP.heapInUse, 0, 0),
-    wasmHeapSize: core.call(0, OP.heapSize, 0, 0),
+    emvalHandles: core?.count_emval_handles() ?? 0,
+    wasmHeapInUse: core?.call(0, OP.heapInUse, 0, 0) ?? 0,
+    wasmHeapSize: core?.call(0, OP.heapSize, 0, 0) ?? 0,
     openEventSources: liveCount.eventSources,
     openShareChannels: liveCount.channels,
   };
@@ -292,8 +351,15 @@ export class BalancedEventSource extends EventTarget {
   static OPEN = OPEN;
   static CLOSED = CLOSED;
 
-  /** The core's handle (bindings/module.cc); 0 while shared (web/share.js). */
+  /** The core's handle (bindings/module.cc); 0 while shared (web/share.js) or not started. */
   #h = 0;
+  /**
+   * Until the stream starts (made before the core loaded): the options, and
+   * the last setEndpoints() list to apply once started. Else null.
+   */
+  #pending = null;
+  /** Settles once the stream started, or closed before it could. */
+  #started = Promise.resolve();
   /** With the `share` option: the tabs' shared stream (TabShare), else null. */
   #share = null;
   #urls;
@@ -320,7 +386,7 @@ export class BalancedEventSource extends EventTarget {
 
   constructor(urls, options = undefined) {
     super();
-    if (core === null) {
+    if (loadError !== null) {
       throw new Error(`BalancedEventSource: the Wasm core could not be loaded (${loadError?.message ?? loadError})`, {
         cause: loadError,
       });
@@ -345,12 +411,40 @@ export class BalancedEventSource extends EventTarget {
     this.#withCredentials = config.withCredentials;
     this.#urlProvider = config.urlProvider;
     this.#EventSource = EventSourceClass;
-    if (config.share !== false && canShare()) {
+    const shared = config.share !== false && canShare();
+    if (core !== null && (!shared || TabShare !== null)) {
+      this.#start(config, options, shared);
+      return;
+    }
+    // Made before the core (or, with `share`, its chunk) loaded: checked like
+    // any other, started once it is.
+    this.#pending = { config, later: null };
+    this.#started = (shared ? Promise.all([ready, loadShare()]) : ready).then(
+      () =>
+        this.#guard(() => {
+          const { later } = this.#pending;
+          this.#pending = null;
+          this.#urls = endpoints;
+          this.#start(config, options, shared);
+          if (later) this.#setList(later.urls, later.weights);
+        }),
+      (error) =>
+        this.#guard(() => {
+          // As an EventSource that cannot connect: CLOSED, then `error`.
+          this.close();
+          this.dispatchEvent(new BalancedErrorEvent('error', { reason: 'load', endpoint: null, cause: error }));
+        }),
+    );
+  }
+
+  /** Starts the stream: this tab's core, or the tabs' shared stream. */
+  #start(config, options, shared) {
+    if (shared) {
       // This tab leads or follows; the stream it leads is a source of its own.
       const { share, ...own } = options;
       this.#share = new TabShare({
         share,
-        urls: endpoints,
+        urls: this.#urls,
         options: own,
         face: {
           deliver: (event) => this.#deliver(event),
@@ -470,12 +564,14 @@ export class BalancedEventSource extends EventTarget {
   /** CONNECTING (0), OPEN (1) or CLOSED (2), as EventSource. */
   get readyState() {
     if (this.#closed) return CLOSED;
+    if (this.#pending) return CONNECTING;
     return this.#share ? this.#share.readyState : core.call(this.#h, OP.stat, -1, 0);
   }
 
   /** The endpoint streaming or being connected to (or the last one used). */
   get url() {
-    if (this.#share && !this.#closed) this.#lastUrl = this.#share.url;
+    if (this.#pending) this.#lastUrl = this.#urls[0];
+    else if (this.#share && !this.#closed) this.#lastUrl = this.#share.url;
     else if (!this.#closed) {
       const active = core.call(this.#h, OP.stat, -1, 1);
       if (active >= 0) this.#lastUrl = this.#urls[active];
@@ -500,6 +596,7 @@ export class BalancedEventSource extends EventTarget {
    */
   stats() {
     if (this.#closed) return structuredClone(this.#finalStats);
+    if (this.#pending) return { ...waitingStats(this.#urls, this.#pending.config.lastEventId), role: 'solo', tabs: 1 };
     if (this.#share) return this.#share.stats();
     return { ...this.#readStats(), role: 'solo', tabs: 1 };
   }
@@ -531,6 +628,12 @@ export class BalancedEventSource extends EventTarget {
    */
   close() {
     if (this.#closed) return;
+    if (this.#pending) {
+      this.#finalStats = { ...this.stats(), readyState: CLOSED };
+      this.#closed = true;
+      this.#pending = null;
+      return;
+    }
     if (this.#share) {
       this.#finalStats = { ...this.#share.stats(), readyState: CLOSED };
       this.#closed = true;
@@ -577,6 +680,7 @@ export class BalancedEventSource extends EventTarget {
     if (init === null || typeof init !== 'object') {
       throw new TypeError(`BalancedEventSource.fetch: init must be an object, got ${describe(init)}`);
     }
+    if (this.#pending) await this.#started; // made before the core loaded: until the stream started
     const { idempotent = false, ...request } = init;
     if (typeof idempotent !== 'boolean') {
       throw new TypeError(`BalancedEventSource.fetch: init.idempotent must be a boolean, got ${describe(idempotent)}`);
@@ -842,6 +946,16 @@ export class BalancedEventSource extends EventTarget {
   setEndpoints(list) {
     if (this.#closed) throw new DOMException('BalancedEventSource.setEndpoints: the source is closed', 'InvalidStateError');
     const { urls, weights } = normalizeEndpointList(list);
+    if (this.#pending) {
+      // Applied once the stream starts; the page sees the list at once.
+      this.#pending.later = { urls, weights };
+      this.#urls = urls;
+      return;
+    }
+    this.#setList(urls, weights);
+  }
+
+  #setList(urls, weights) {
     // Absolute URLs and numbers only: what another tab receives means the same.
     if (this.#share) this.#share.setEndpoints(urls, weights);
     else this.#applyEndpoints(urls, weights);

@@ -9,9 +9,27 @@
 // an id it has already delivered, so an event in flight during a handoff is
 // delivered once.
 //
-// scripts/bundle.mjs puts this file between the Emscripten glue and
-// web/index.js in web/dist/sse-balancer.js; it uses BalancedEventSource and
-// the event classes of web/index.js at run time.
+// A chunk of its own (web/dist/sse-balancer-share.js, minified by
+// scripts/bundle.mjs): web/index.js imports it only for a balancer with
+// `share`, so a page without it never loads these bytes. It imports nothing:
+// what it uses of web/index.js comes through tabShare().
+
+// Given by web/index.js (tabShare): its classes, keys and counters.
+let BalancedEventSource;
+let BalancedErrorEvent;
+let FailoverEvent;
+let PICK_ENDPOINT;
+let REQUEST_FAILED;
+let ENDPOINTS_CHANGED;
+let liveCount;
+let waitingStats;
+
+/** The TabShare class, given what it uses of web/index.js. */
+export function tabShare(deps) {
+  ({ BalancedEventSource, BalancedErrorEvent, FailoverEvent, PICK_ENDPOINT, REQUEST_FAILED, ENDPOINTS_CHANGED, liveCount, waitingStats } =
+    deps);
+  return TabShare;
+}
 
 // The version of the tabs' messages: tabs of two versions of the library
 // (a deploy while tabs are open) use two locks and channels, never each
@@ -31,15 +49,6 @@ const SEEN_IDS = 1024;
 const BACKLOG_EVENTS = 1024;
 /** A joining tab waits this long for the backlog before it delivers live events. */
 const BACKLOG_WAIT_MS = 1000;
-
-/** Web Locks and BroadcastChannel, in a document (a worker streams on its own). */
-function canShare() {
-  return (
-    typeof globalThis.document !== 'undefined' &&
-    typeof globalThis.navigator?.locks?.request === 'function' &&
-    typeof globalThis.BroadcastChannel === 'function'
-  );
-}
 
 /** The lock and channel name: the page's key, or the endpoint list for `share: true`. */
 function shareName(share, urls) {
@@ -434,20 +443,6 @@ function lifecycleEventOf(message) {
   if (message.kind === 'error') return new BalancedErrorEvent('error', { reason: message.reason, endpoint: message.endpoint });
   if (message.kind === 'failover') return new FailoverEvent('failover', { from: message.from, to: message.to, reason: message.reason });
   return new Event('open');
-}
-
-/** stats() of a follower before the leader said anything. */
-function waitingStats(urls, lastEventId) {
-  return {
-    readyState: 0,
-    policy: null,
-    activeEndpoint: null,
-    lastEventId,
-    offline: false,
-    idResets: 0,
-    connectsLastMinute: { used: 0, limit: 0 },
-    endpoints: urls.map((url) => ({ url, state: 'idle' })),
-  };
 }
 
 function firstUntried(urls, tried) {

@@ -30,6 +30,8 @@ test('npm pack -> install into a throwaway Vite app -> vite build -> events in C
         'web/dist/sse-balancer-core.wasm',
         'web/dist/sse-balancer.js',
         'web/dist/sse-balancer.js.map',
+        'web/dist/sse-balancer-share.js',
+        'web/dist/sse-balancer-share.js.map',
         'web/index.d.ts',
       ].sort(),
     );
@@ -52,7 +54,9 @@ test('npm pack -> install into a throwaway Vite app -> vite build -> events in C
         "import { BalancedEventSource } from 'sse-balancer';",
         "const urls = JSON.parse(new URLSearchParams(location.search).get('urls'));",
         'window.received = [];',
-        'const source = new BalancedEventSource(urls, { policy: "random" });',
+        "const share = new URLSearchParams(location.search).has('share');",
+        'const source = new BalancedEventSource(urls, { policy: "random", share });',
+        'window.role = () => source.stats().role;',
         'source.onmessage = (e) => {',
         '  window.received.push(e.lastEventId);',
         "  document.getElementById('n').textContent = String(window.received.length);",
@@ -66,6 +70,8 @@ test('npm pack -> install into a throwaway Vite app -> vite build -> events in C
     run(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], app);
     const assets = fs.readdirSync(path.join(app, 'dist/assets'));
     expect(assets.some((f) => f.endsWith('.wasm'))).toBe(true);
+    // The share module is a chunk of its own, loaded only with `share`.
+    expect(assets.filter((f) => /^sse-balancer-share.*\.js$/.test(f))).toHaveLength(1);
 
     // 4. Serve the build and stream from real backends.
     const site = express();
@@ -83,9 +89,20 @@ test('npm pack -> install into a throwaway Vite app -> vite build -> events in C
 
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${origin}/?urls=${encodeURIComponent(JSON.stringify(cluster.backends.map((b) => b.url)))}`);
+    const loaded = [];
+    page.on('request', (r) => loaded.push(new URL(r.url()).pathname));
+    const query = `urls=${encodeURIComponent(JSON.stringify(cluster.backends.map((b) => b.url)))}`;
+    await page.goto(`${origin}/?${query}`);
     await page.waitForFunction(() => window.received && window.received.length >= 5);
     expectContiguous(await page.evaluate(() => window.received));
+    expect(await page.evaluate(() => window.role())).toBe('solo');
+    expect(loaded.filter((p) => p.includes('sse-balancer-share'))).toEqual([]);
+    // With `share`, the chunk is loaded and this tab leads.
+    await page.goto(`${origin}/?share&${query}`);
+    await page.waitForFunction(() => window.received && window.received.length >= 5);
+    expectContiguous(await page.evaluate(() => window.received));
+    expect(await page.evaluate(() => window.role())).toBe('leader');
+    expect(loaded.filter((p) => p.includes('sse-balancer-share'))).toHaveLength(1);
     expect(errors).toEqual([]);
   } finally {
     for (const stop of servers.reverse()) await stop();

@@ -11,6 +11,7 @@ import {
   type BalancedEventSourceOptions,
   type BalancedMessageEvent,
   type BalancerStats,
+  type ErrorReason,
   type FailureReason,
 } from 'sse-balancer';
 
@@ -96,8 +97,14 @@ new BalancedEventSource(['https://a.example/events'], { share: 1 });
 // The balancer's own events are classes a page can test for and construct.
 source.addEventListener('error', (event) => {
   if (event instanceof BalancedErrorEvent) {
-    const reason: FailureReason = event.reason;
+    const reason: ErrorReason = event.reason;
+    // @ts-expect-error 'load' is not a stream's failure
+    const failure: FailureReason = event.reason;
+    // @ts-expect-error null when the core could not be loaded
+    const failed: string = event.endpoint;
     void reason;
+    void failure;
+    void failed;
   }
 });
 const constructed: FailoverEvent = new FailoverEvent('failover', { from: null, to: 'https://a.example/', reason: 'network' });

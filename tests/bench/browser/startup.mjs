@@ -136,6 +136,7 @@ const SPECIFIERS = {
 export async function runStartup({ browser, cfg }) {
   const pages = await startPages();
   const samples = Object.fromEntries(CLIENTS.map((k) => [k, []]));
+  const coreReady = Object.fromEntries(CLIENTS.map((k) => [k, []]));
   const fetchEnds = Object.fromEntries(CLIENTS.map((k) => [k, []]));
   const fetchCounts = Object.fromEntries(CLIENTS.map((k) => [k, []]));
   try {
@@ -151,6 +152,7 @@ export async function runStartup({ browser, cfg }) {
           await page.waitForFunction(() => window.startupReady === true, null, { timeout: 15_000 });
           const r = await page.evaluate(([k, s]) => window.measureImport(k, s), [kind, SPECIFIERS[kind]]);
           samples[kind].push(r.importToReadyMs);
+          coreReady[kind].push(r.coreReadyMs);
           fetchEnds[kind].push(r.fetches.reduce((m, f) => Math.max(m, f.endMs), 0));
           fetchCounts[kind].push(r.fetches.length);
         } finally {
@@ -163,8 +165,9 @@ export async function runStartup({ browser, cfg }) {
   }
   const result = {
     method:
-      'in the page: performance.now() before a dynamic import() of the module and after `await ready` (sse-balancer) ' +
-      'or the import (baselines); a new browser context per load, HTTP cache disabled through CDP; served from ' +
+      'in the page: performance.now() before a dynamic import() of the module, after it (a usable constructor), and, ' +
+      'for sse-balancer, after `await ready` (the Wasm core loaded: a balancer made at import starts then); a new ' +
+      'browser context per load, HTTP cache disabled through CDP; served from ' +
       '127.0.0.1 by the Express page server; clients interleaved',
     coldLoads: cfg.coldLoads,
     clients: Object.fromEntries(
@@ -172,6 +175,9 @@ export async function runStartup({ browser, cfg }) {
         k,
         {
           importToReadyMs: summary(samples[k]),
+          // Until a balancer made at import can start (sse-balancer: `await
+          // ready`, the Wasm core loaded); the baselines' import.
+          coreReadyMs: summary(coreReady[k]),
           // Until the last file's response ended (Resource Timing); the rest
           // is parsing, compiling, instantiating and initialising.
           fetchesDoneMs: summary(fetchEnds[k]),
@@ -183,7 +189,7 @@ export async function runStartup({ browser, cfg }) {
   };
   for (const k of CLIENTS) {
     const c = result.clients[k];
-    log(`startup: ${k.padEnd(26)} import to ready ${c.importToReadyMs.median} ms (median; fetches done at ${c.fetchesDoneMs.median} ms, ${c.filesFetched} files)`);
+    log(`startup: ${k.padEnd(26)} import to constructor ${c.importToReadyMs.median} ms, to core ready ${c.coreReadyMs.median} ms (medians; fetches done at ${c.fetchesDoneMs.median} ms, ${c.filesFetched} files)`);
   }
   return result;
 }

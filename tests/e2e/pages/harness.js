@@ -24,4 +24,7 @@ window.track = (urls, options, types = []) => {
 };
 
 window.ids = () => window.log.messages.map((m) => m.id);
+// The module does not wait for the Wasm core; tests here expect a balancer
+// made now to connect before its constructor returns, as it does once loaded.
+await sseb.ready;
 window.harnessReady = true;

@@ -264,4 +264,7 @@ function idStrings(n) {
   return ids;
 }
 
+// The module does not wait for the Wasm core; tests here expect a balancer
+// made now to connect before its constructor returns, as it does once loaded.
+await sseb.ready;
 window.benchReady = true;
