@@ -535,9 +535,16 @@ export class BalancedEventSource extends EventTarget {
   #openSource(id, url) {
     const source = new this.#EventSource(url, { withCredentials: this.#withCredentials });
     liveCount.eventSources++;
-    const gate = (event) => this.#onSourceEvent(id, event);
-    for (const type of this.#types) source.addEventListener(type, gate);
-    this.#sources.set(id, { source, gate, origin: new URL(url).origin });
+    for (const type of this.#types) source.addEventListener(type, this.#gate(id, type));
+    this.#sources.set(id, { source, id, origin: new URL(url).origin });
+  }
+
+  // The core's listener of one type on connection `id`'s EventSource: each
+  // kind of event has its own, so a message's path tests nothing but its id.
+  #gate(id, type) {
+    if (type === 'open' || type === 'error') return (event) => this.#onSourceState(id, event);
+    if (type.startsWith(CONTROL_PREFIX)) return (event) => this.#guard(() => this.#onControl(id, event));
+    return (event) => this.#onSourceMessage(id, type, event);
   }
 
   #closeSource(id) {
@@ -558,7 +565,7 @@ export class BalancedEventSource extends EventTarget {
   #forward(type) {
     if (this.#types.has(type)) return;
     this.#types.add(type);
-    for (const { source, gate } of this.#sources.values()) source.addEventListener(type, gate);
+    for (const { source, id } of this.#sources.values()) source.addEventListener(type, this.#gate(id, type));
   }
 
   /** CONNECTING (0), OPEN (1) or CLOSED (2), as EventSource. */
@@ -810,11 +817,11 @@ export class BalancedEventSource extends EventTarget {
   // the next listener still runs, stopImmediatePropagation() stops the rest,
   // a listener added meanwhile waits for the next event and one removed
   // meanwhile is not called.
-  #deliver(event) {
-    const entries = this.#listeners.get(event.type);
+  #deliver(event, type = event.type) {
+    const entries = this.#listeners.get(type);
     if (entries === undefined || entries.length === 0) return;
     if (entries.length === 1) {
-      this.#call(event.type, entries[0], event);
+      this.#call(type, entries[0], event);
       return;
     }
     let stopped = false;
@@ -829,7 +836,7 @@ export class BalancedEventSource extends EventTarget {
     });
     for (const entry of entries.slice()) {
       if (stopped) break;
-      if (!entry.removed) this.#call(event.type, entry, event);
+      if (!entry.removed) this.#call(type, entry, event);
     }
   }
 
@@ -868,33 +875,35 @@ export class BalancedEventSource extends EventTarget {
     }
   }
 
-  // The one listener on every underlying EventSource, for every forwarded
-  // type. One call into Wasm decides a message: a duplicate or an event of a
-  // stale connection goes no further; a delivered one goes, as the
-  // browser's own event, to the page's listeners (#deliver).
-  #onSourceEvent(connectionId, event) {
+  // An underlying EventSource opened or failed: the core decides.
+  #onSourceState(connectionId, event) {
+    this.#guard(() => {
+      if (event.type === 'open') core.call(this.#h, OP.open, connectionId, 0);
+      else core.call(this.#h, OP.error, connectionId, event.target.readyState);
+    });
+  }
+
+  // The core's listener of a message type (`message` and the server's named
+  // types) on every underlying EventSource. One call into Wasm decides it: a
+  // duplicate or an event of a stale connection goes no further; a
+  // delivered one goes, as the browser's own event, to the page's listeners
+  // (#deliver).
+  #onSourceMessage(connectionId, type, event) {
     // The hot path: no closure or temporary object per event.
     if (this.#closed) return;
     try {
-      if (!(event instanceof MessageEvent)) {
-        if (event.type === 'open') core.call(this.#h, OP.open, connectionId, 0);
-        else if (event.type === 'error') core.call(this.#h, OP.error, connectionId, event.target.readyState);
-        return;
-      }
-      if (event.type.startsWith(CONTROL_PREFIX)) {
-        this.#onControl(connectionId, event);
-        return;
-      }
       const lastEventId = event.lastEventId;
       // An id that is a decimal integer crosses as a number (no string
       // copied into Wasm memory); the core prints it back the same.
-      const n = lastEventId === '' ? -1 : +lastEventId;
+      const n = decimalId(lastEventId);
       const endpoint =
-        n === -1 || (n >= 0 && n <= Number.MAX_SAFE_INTEGER && String(n) === lastEventId)
+        n !== NOT_DECIMAL
           ? core.call(this.#h, OP_MESSAGE, connectionId, n)
           : core.text(this.#h, TEXT_MESSAGE, connectionId, lastEventId);
       if (endpoint < 0) return;
-      Object.defineProperty(event, 'endpoint', { value: this.#urls[endpoint], enumerable: true });
+      // A plain property set on the browser's event: defining a read-only
+      // one took V8's slow path, about half of this function's time.
+      event.endpoint = this.#urls[endpoint];
       // A new connection starts with an empty id; the balancer's last id
       // persists across reconnections, as EventSource's does.
       if (lastEventId === '') {
@@ -905,7 +914,7 @@ export class BalancedEventSource extends EventTarget {
       reportLibraryError(error);
       return;
     }
-    this.#deliver(event);
+    this.#deliver(event, type);
   }
 
   // A control event of the server (never delivered to the page). One that
@@ -1051,6 +1060,27 @@ function watchPolicyBlocks() {
     },
     stop: () => target?.removeEventListener('securitypolicyviolation', listener),
   };
+}
+
+/** decimalId's answer for an id that is not a decimal integer (it crosses as a string). */
+const NOT_DECIMAL = -2;
+
+/**
+ * An event id as the core's message op takes it: -1 for none (''), the
+ * number for a decimal integer of up to 15 digits written as the core prints
+ * it (no sign, no leading zero), else NOT_DECIMAL.
+ */
+function decimalId(id) {
+  const length = id.length;
+  if (length === 0) return -1;
+  if (length > 15 || (length > 1 && id.charCodeAt(0) === 48)) return NOT_DECIMAL;
+  let n = 0;
+  for (let i = 0; i < length; i++) {
+    const digit = id.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return NOT_DECIMAL;
+    n = n * 10 + digit;
+  }
+  return n;
 }
 
 /** The capture flag of addEventListener's options (a boolean or an object). */

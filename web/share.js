@@ -434,7 +434,7 @@ class TabShare {
 /** A follower's MessageEvent for what the leader relayed. */
 function messageEventOf({ type, data, lastEventId, origin, endpoint }) {
   const event = new MessageEvent(String(type), { data, lastEventId: String(lastEventId), origin: String(origin) });
-  Object.defineProperty(event, 'endpoint', { value: endpoint, enumerable: true });
+  event.endpoint = endpoint; // as web/index.js sets it on the browser's event
   return event;
 }
 

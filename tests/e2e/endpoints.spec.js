@@ -186,6 +186,8 @@ test('a backend added at runtime: new and rebalancing clients reach it; one remo
   // A client started after the change with the old list learns the new one from its server.
   const late = await openClients(browser, 4, env.urls.slice(0, 3), { policy: 'least-loaded' });
   await until(() => streamsPer().reduce((x, y) => x + y, 0) === 16, { message: '16 streams' });
+  // The list arrives on each new stream, just after the server counted it.
+  await late.page.waitForFunction(() => window.clients.every((c) => c.s.stats().endpoints.length === 4), null, { timeout: 10_000 });
   for (const c of await results(late.page)) expect(c.endpoints).toHaveLength(4);
   const beforeRemoval = streamsPer();
   await env.cluster.removeBackend(0, 200);
