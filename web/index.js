@@ -19,13 +19,14 @@ const CONNECTING = 0;
 const OPEN = 1;
 const CLOSED = 2;
 
-// Start reading the .wasm at once, while this module evaluates. In a browser
-// that is a fetch; where the module itself was loaded from a file (Node, e.g.
-// a page's modules imported for server-side rendering, or Deno), the
-// package's own file.
+// Start reading the .wasm at once, while this module evaluates, and compile
+// it as it arrives. In a browser that is a fetch; where the module itself was
+// loaded from a file (Node, e.g. a page's modules imported for server-side
+// rendering, or Deno), the package's own file.
 const wasmUrl = new URL('./sse-balancer-core.wasm', import.meta.url);
 const wasmSource = readWasm();
-wasmSource.catch(() => {}); // reported through instantiate below
+const wasmModule = compileWasm(wasmSource);
+wasmModule.catch(() => {}); // reported through `loading` below
 
 function readWasm() {
   if (wasmUrl.protocol === 'file:') {
@@ -41,30 +42,29 @@ function readWasm() {
   return globalThis.fetch(wasmUrl, { credentials: 'same-origin' });
 }
 
-async function instantiate(imports) {
-  const source = await wasmSource;
-  if (!(source instanceof Response)) return WebAssembly.instantiate(source, imports);
+async function compileWasm(read) {
+  const source = await read;
+  if (!(source instanceof Response)) return WebAssembly.compile(source);
   if (!source.ok) throw new Error(`sse-balancer: cannot load ${wasmUrl} (HTTP ${source.status})`);
   try {
-    return await WebAssembly.instantiateStreaming(source.clone(), imports);
+    return await WebAssembly.compileStreaming(source.clone());
   } catch (error) {
     // A server that does not send application/wasm: compile from bytes.
     if (!(error instanceof TypeError)) throw error;
-    return WebAssembly.instantiate(await source.arrayBuffer(), imports);
+    return WebAssembly.compile(await source.arrayBuffer());
   }
 }
 
+// The glue's set-up runs once the .wasm's response has come (while it
+// compiles), not while this module evaluates: importing does not wait for it.
 let loadFailed;
 const failure = new Promise((_, reject) => {
   loadFailed = reject;
 });
-const loading = Promise.resolve().then(() =>
+const loading = wasmSource.then(() =>
   createSseBalancerCore({
     instantiateWasm(imports, receive) {
-      instantiate(imports).then(
-        ({ instance, module }) => receive(instance, module),
-        (error) => loadFailed(error),
-      );
+      wasmModule.then(async (module) => receive(await WebAssembly.instantiate(module, imports), module)).catch(loadFailed);
       return {}; // exports arrive through receive()
     },
   }),

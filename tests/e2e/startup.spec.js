@@ -4,7 +4,9 @@
 // once the core is there, losing nothing; one closed before that never
 // connects; if the core cannot load, it ends CLOSED with an `error` whose
 // reason is 'load'.
-import { test, expect, startEnv, expectContiguous } from './fixtures.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test, expect, startEnv, expectContiguous, ROOT } from './fixtures.js';
 
 const LIB = '/web/dist/sse-balancer.js';
 
@@ -221,6 +223,36 @@ test('share is a chunk loaded only with `share`; if it cannot load, that balance
     expect(second.role).toBe('leader');
     expectContiguous(second.ids);
     expect(chunkRequests.length).toBe(before + 1);
+    expect(errors).toEqual([]);
+  } finally {
+    await env.stop();
+  }
+});
+
+test('a server that sends the .wasm without application/wasm: the core is compiled from its bytes and streams', async ({ page }) => {
+  const env = await startEnv();
+  try {
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const body = fs.readFileSync(path.join(ROOT, 'web/dist/sse-balancer-core.wasm'));
+    const wasm = await holdWasm(page, { status: 200, contentType: 'application/octet-stream', body });
+    await page.goto(`${env.pages.origin}/tests/e2e/pages/empty.html`);
+    wasm.release();
+    const ids = await page.evaluate(
+      async ([lib, urls]) => {
+        const m = await import(lib);
+        const source = new m.BalancedEventSource(urls);
+        const got = [];
+        await new Promise((resolve) => {
+          source.onmessage = (e) => got.push(e.lastEventId) >= 5 && resolve();
+        });
+        source.close();
+        return got;
+      },
+      [LIB, env.urls],
+    );
+    expect(wasm.asked()).toBe(1);
+    expectContiguous(ids);
     expect(errors).toEqual([]);
   } finally {
     await env.stop();
