@@ -72,7 +72,11 @@ export async function runSize() {
   }
   result.viteApp = viteAppCost();
   const d = result.viteApp.added;
-  log(`size: a Vite production build grows by ${d.gzip} B gzip, ${d.brotli} B brotli with sse-balancer`);
+  const l = result.viteApp.addedLoaded;
+  log(
+    `size: a Vite production build grows by ${d.gzip} B gzip, ${d.brotli} B brotli with sse-balancer; ` +
+      `its page loads ${l.gzip} B gzip, ${l.brotli} B brotli of it (the rest: chunks loaded only with share)`,
+  );
   return result;
 }
 
@@ -111,16 +115,28 @@ function viteAppCost() {
       );
       fs.writeFileSync(path.join(app, 'main.js'), main.join('\n'));
       if (name === 'with') run(['npm', 'install', '--no-audit', '--no-fund', '--offline', path.join(work, packed.filename)], app);
-      run([process.execPath, path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], app);
+      run([process.execPath, path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--manifest', '--logLevel', 'warn'], app);
+      // Chunks only a dynamic import() loads (sse-balancer's share chunk,
+      // imported only with `share`): the page of this app never loads them.
+      const manifest = JSON.parse(fs.readFileSync(path.join(app, 'dist/.vite/manifest.json'), 'utf8'));
+      const lazy = new Set(Object.values(manifest).filter((c) => c.isDynamicEntry).map((c) => path.basename(c.file)));
       const assets = path.join(app, 'dist/assets');
-      const files = fs.readdirSync(assets).map((f) => sizes(path.relative(ROOT, path.join(assets, f))));
-      out[name] = { files: files.map((f) => ({ ...f, path: path.basename(f.path) })), total: total(files) };
+      const files = fs.readdirSync(assets).map((f) => ({ ...sizes(path.relative(ROOT, path.join(assets, f))), lazy: lazy.has(f) }));
+      out[name] = {
+        files: files.map((f) => ({ ...f, path: path.basename(f.path) })),
+        total: total(files),
+        loaded: total(files.filter((f) => !f.lazy)),
+      };
     }
-    const added = Object.fromEntries(['raw', 'gzip', 'brotli'].map((k) => [k, out.with.total[k] - out.without.total[k]]));
+    const minus = (key) => Object.fromEntries(['raw', 'gzip', 'brotli'].map((k) => [k, out.with[key][k] - out.without[key][k]]));
     return {
-      method: 'a Vite production build (no config) of a small app with sse-balancer from its tarball, minus the same app with a plain EventSource; each asset compressed alone',
+      method:
+        'a Vite production build (no config) of a small app with sse-balancer from its tarball, minus the same app with a ' +
+        'plain EventSource; each asset compressed alone. `added`: every asset of the build; `addedLoaded`: without the ' +
+        "chunks only a dynamic import() loads (Vite's manifest: isDynamicEntry), i.e. what this app's page loads",
       ...out,
-      added,
+      added: minus('total'),
+      addedLoaded: minus('loaded'),
     };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
