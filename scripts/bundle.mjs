@@ -22,11 +22,17 @@ const exportLine = /\nexport default createSseBalancerCore;\s*$/;
 if (!exportLine.test(glue)) {
   throw new Error(`bundle: ${glueFile} does not end with 'export default createSseBalancerCore;' (was it built with -sEXPORT_ES6?)`);
 }
+// The glue returns its factory in parentheses, which V8 reads as "called at
+// once" and compiles eagerly while the module loads; without them it is
+// compiled when first called (once the .wasm's response has come).
+const wrapped = /return \(\s*\nfunction\(createSseBalancerCore\) \{([\s\S]*)\n\}\n\);\n\}\)\(\);\n$/;
+if (!wrapped.test(glue.replace(exportLine, '\n'))) throw new Error(`bundle: ${glueFile} does not return its factory as Emscripten 3.1.6 does`);
+const lazyGlue = glue.replace(exportLine, '\n').replace(wrapped, 'return function(createSseBalancerCore) {$1\n};\n})();\n');
 const tables = await readCoreTables();
 const read = (file) => fs.readFileSync(path.join(root, file), 'utf8');
 const main = await minified(
   'sse-balancer.js',
-  `${glue.replace(exportLine, '\n')}\n// ---- the core's tables, read from this build of it ----\n` +
+  `${lazyGlue}\n// ---- the core's tables, read from this build of it ----\n` +
     `const CORE_TABLES = ${JSON.stringify(tables.text)};\nconst CORE_DEFAULTS = ${JSON.stringify(tables.defaults)};\n` +
     `// ---- web/index.js ----\n${read('web/index.js')}`,
 );

@@ -55,13 +55,13 @@ async function compileWasm(read) {
   }
 }
 
-// The glue's set-up runs once the .wasm's response has come (while it
-// compiles), not while this module evaluates: importing does not wait for it.
+// The glue's set-up runs in a task of its own after this module evaluated
+// (while the .wasm is fetched and compiled): importing does not wait for it.
 let loadFailed;
 const failure = new Promise((_, reject) => {
   loadFailed = reject;
 });
-const loading = wasmSource.then(() =>
+const loading = new Promise((resolve) => setTimeout(resolve, 0)).then(() =>
   createSseBalancerCore({
     instantiateWasm(imports, receive) {
       wasmModule.then(async (module) => receive(await WebAssembly.instantiate(module, imports), module)).catch(loadFailed);
