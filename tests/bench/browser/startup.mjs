@@ -7,9 +7,10 @@
 // hand-written failover snippet's source as written.
 //
 // Start-up: in Chromium, from a dynamic import() to a usable constructor
-// (sse-balancer: after `await ready`), measured in the page with
-// performance.now(); each load in a new browser context with the cache
-// disabled; clients interleaved; median of BENCH_COLD_LOADS.
+// (the import resolved), and to the core ready (sse-balancer: `await
+// ready`), measured in the page with performance.now(); each load in a new
+// browser context (empty caches, checked with Resource Timing); clients
+// interleaved; median of BENCH_COLD_LOADS.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -161,12 +162,14 @@ export async function runStartup({ browser, cfg }) {
         const context = await browser.newContext();
         try {
           const page = await context.newPage();
-          const cdp = await context.newCDPSession(page);
-          await cdp.send('Network.enable');
-          await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+          // A new context starts with empty HTTP and code caches (checked
+          // below). No CDP Network domain: it instruments every request and
+          // adds main-thread time to each fetch() the page makes.
           await page.goto(`${pages.origin}${PAGES}/startup.html`);
           await page.waitForFunction(() => window.startupReady === true, null, { timeout: 15_000 });
           const r = await page.evaluate(([k, s]) => window.measureImport(k, s), [kind, SPECIFIERS[kind]]);
+          const cached = r.fetches.filter((f) => f.fromCache).map((f) => f.path);
+          if (cached.length > 0) throw new Error(`startup: not a cold load, from a cache: ${cached.join(', ')}`);
           samples[kind].push(r.importToReadyMs);
           coreReady[kind].push(r.coreReadyMs);
           fetchEnds[kind].push(r.fetches.reduce((m, f) => Math.max(m, f.endMs), 0));
@@ -183,7 +186,8 @@ export async function runStartup({ browser, cfg }) {
     method:
       'in the page: performance.now() before a dynamic import() of the module, after it (a usable constructor), and, ' +
       'for sse-balancer, after `await ready` (the Wasm core loaded: a balancer made at import starts then); a new ' +
-      'browser context per load, HTTP cache disabled through CDP; served from ' +
+      'browser context per load (empty caches; every file checked to have come over the network, Resource Timing ' +
+      'transferSize; no CDP Network domain, which adds time to each fetch() the page makes); served from ' +
       '127.0.0.1 by the Express page server; clients interleaved',
     coldLoads: cfg.coldLoads,
     clients: Object.fromEntries(
