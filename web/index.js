@@ -875,8 +875,14 @@ export class BalancedEventSource extends EventTarget {
     }
   }
 
-  // An underlying EventSource opened or failed: the core decides.
+  // An underlying EventSource opened or failed: the core decides. A
+  // server's own `event: open` / `event: error` arrives as a MessageEvent of
+  // that type: a message, which says nothing about the connection.
   #onSourceState(connectionId, event) {
+    if (event instanceof MessageEvent) {
+      this.#onSourceMessage(connectionId, event.type, event);
+      return;
+    }
     this.#guard(() => {
       if (event.type === 'open') core.call(this.#h, OP.open, connectionId, 0);
       else core.call(this.#h, OP.error, connectionId, event.target.readyState);

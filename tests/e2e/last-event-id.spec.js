@@ -106,3 +106,37 @@ test('ids that look numeric but are not written as the core prints a number are 
     await server.close();
   }
 });
+
+test("a server's own `event: error` and `event: open` are messages: their ids count, the stream stays", async ({ env, harness }) => {
+  // EventSource hands them over as MessageEvents of type error / open; they
+  // say nothing about the connection. Taken for the connection's state, an
+  // `event: error` tore a healthy stream down and resumed before its id,
+  // so the server sent it again, and again.
+  const { page } = harness;
+  const server = await startScriptedServer({
+    origin: env.pages.origin,
+    script: (n, req, res) => {
+      if (n > 0) return;
+      res.write(frame({ id: 1, data: 'one' }));
+      res.write(frame({ id: 2, type: 'error', data: '{"code": 42}' }));
+      res.write(frame({ id: 3, type: 'open', data: 'x' }));
+      res.write(frame({ id: 4, data: 'four' }));
+    },
+  });
+  try {
+    await page.evaluate(([u, q]) => window.track([u], q), [server.url, QUICK]);
+    await page.waitForFunction(() => window.log.messages.length >= 2, null, { timeout: 5000 });
+    await page.waitForTimeout(300); // a reconnection would show by now
+    const r = await page.evaluate(() => ({ log: window.log, stats: window.source.stats(), readyState: window.source.readyState }));
+    expect(r.log.messages.map((m) => m.id)).toEqual(['1', '4']);
+    expect(r.log.errors).toEqual([]);
+    expect(r.log.failovers).toEqual([]);
+    expect(r.log.opens).toBe(1);
+    expect(r.readyState).toBe(1);
+    expect(r.stats.lastEventId).toBe('4');
+    expect(r.stats.endpoints[0].opens).toBe(1);
+    expect(server.requests).toHaveLength(1);
+  } finally {
+    await server.close();
+  }
+});
