@@ -24,38 +24,41 @@ if (!exportLine.test(glue)) {
 }
 // The glue returns its factory in parentheses, which V8 reads as "called at
 // once" and compiles eagerly while the module loads; without them it is
-// compiled when first called (once the .wasm's response has come).
+// compiled when first called (in a task after the import).
 const wrapped = /return \(\s*\nfunction\(createSseBalancerCore\) \{([\s\S]*)\n\}\n\);\n\}\)\(\);\n$/;
 if (!wrapped.test(glue.replace(exportLine, '\n'))) throw new Error(`bundle: ${glueFile} does not return its factory as Emscripten 3.1.6 does`);
 const lazyGlue = glue.replace(exportLine, '\n').replace(wrapped, 'return function(createSseBalancerCore) {$1\n};\n})();\n');
 const tables = await readCoreTables();
 const read = (file) => fs.readFileSync(path.join(root, file), 'utf8');
-const main = await minified(
+const main = await minifyModule(
   'sse-balancer.js',
   `${lazyGlue}\n// ---- the core's tables, read from this build of it ----\n` +
     `const CORE_TABLES = ${JSON.stringify(tables.text)};\nconst CORE_DEFAULTS = ${JSON.stringify(tables.defaults)};\n` +
     `// ---- web/index.js ----\n${read('web/index.js')}`,
 );
 // Bundlers find the .wasm and the share chunk through these patterns; they must survive minifying.
-if (!/new URL\(["'`]\.\/sse-balancer-core\.wasm["'`],\s*import\.meta\.url\)/.test(main)) {
+if (!/new URL\(["'`]\.\/sse-balancer-core\.wasm["'`],\s*import\.meta\.url\)/.test(main.code)) {
   throw new Error("bundle: the minified module lost new URL('./sse-balancer-core.wasm', import.meta.url)");
 }
-const imports = main.match(/\bimport\([^)]*\)/g) ?? [];
+const imports = main.code.match(/\bimport\([^)]*\)/g) ?? [];
 if (imports.length !== 1 || !/^import\(["'`]\.\/sse-balancer-share\.js["'`]\)$/.test(imports[0])) {
   throw new Error(`bundle: the module's only dynamic import() must be './sse-balancer-share.js', found ${imports.join(', ') || 'none'}`);
 }
-const share = await minified('sse-balancer-share.js', read('web/share.js'));
-if (/\bimport\b/.test(share.replace(/import\.meta/g, ''))) throw new Error('bundle: the share chunk must import nothing');
-
-/** Minifies `source` into web/dist/`name` with its source map; returns the code. */
-async function minified(name, source) {
-  const srcName = name.replace(/\.js$/, '.src.js');
-  const { code, map, errors } = await minify(srcName, source, { module: true, compress: true, mangle: true, sourcemap: true });
-  if (errors.length > 0) throw new Error(`bundle: minifying ${name} failed: ${errors.map((e) => e.message).join('; ')}`);
+const share = await minifyModule('sse-balancer-share.js', read('web/share.js'));
+if (/\bimport\b/.test(share.code.replace(/import\.meta/g, ''))) throw new Error('bundle: the share chunk must import nothing');
+// Written only once both passed every check: a failed build leaves no half-made pair in web/dist.
+for (const { name, code, map } of [main, share]) {
   const file = path.join(dist, name);
   write(`${file}.map`, JSON.stringify(map));
   write(file, `${code}\n//# sourceMappingURL=${name}.map\n`);
-  return code;
+}
+
+/** Minifies `source` (named web/dist/`name`) with its source map. */
+async function minifyModule(name, source) {
+  const srcName = name.replace(/\.js$/, '.src.js');
+  const { code, map, errors } = await minify(srcName, source, { module: true, compress: true, mangle: true, sourcemap: true });
+  if (errors.length > 0) throw new Error(`bundle: minifying ${name} failed: ${errors.map((e) => e.message).join('; ')}`);
+  return { name, code, map };
 }
 
 function write(file, text) {
@@ -72,12 +75,17 @@ async function readCoreTables() {
   const wasmFile = path.join(dist, 'sse-balancer-core.wasm');
   const bytes = fs.readFileSync(wasmFile);
   const { default: createCore } = await import(pathToFileURL(glueFile).href);
-  const core = await createCore({
-    instantiateWasm(imports, receive) {
-      WebAssembly.instantiate(bytes, imports).then(({ instance, module }) => receive(instance, module));
-      return {};
-    },
-  });
+  let failed;
+  const failure = new Promise((_, reject) => (failed = reject));
+  const core = await Promise.race([
+    createCore({
+      instantiateWasm(imports, receive) {
+        WebAssembly.instantiate(bytes, imports).then(({ instance, module }) => receive(instance, module), failed);
+        return {};
+      },
+    }),
+    failure,
+  ]);
   const text = core.textOf(0, -2);
   const table = (name) => {
     const line = text.split('\n').find((l) => l.startsWith(`${name}=`));
@@ -88,5 +96,8 @@ async function readCoreTables() {
   const opDefault = table('ops').indexOf('default');
   if (opDefault < 0) throw new Error("bundle: the core has no 'default' op");
   const defaults = table('options').map((name, i) => core.call(0, opDefault, i, 0));
+  // JSON (the module's CORE_DEFAULTS) holds finite numbers only.
+  const bad = table('options').filter((name, i) => !Number.isFinite(defaults[i]));
+  if (bad.length > 0) throw new Error(`bundle: the core's defaults of ${bad.join(', ')} are not finite numbers`);
   return { text, defaults };
 }

@@ -42,6 +42,21 @@ function readWasm() {
   return globalThis.fetch(wasmUrl, { credentials: 'same-origin' });
 }
 
+function nextTask() {
+  return new Promise((resolve) => {
+    if (typeof MessageChannel !== 'function') {
+      setTimeout(resolve, 0);
+      return;
+    }
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close(); // nothing stays open (in Node, nothing keeps the process alive)
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
+}
+
 async function compileWasm(read) {
   const source = await read;
   if (!(source instanceof Response)) return WebAssembly.compile(source);
@@ -57,11 +72,12 @@ async function compileWasm(read) {
 
 // The glue's set-up runs in a task of its own after this module evaluated
 // (while the .wasm is fetched and compiled): importing does not wait for it.
+// A message, not a timer: a background tab's timers may wait up to a second.
 let loadFailed;
 const failure = new Promise((_, reject) => {
   loadFailed = reject;
 });
-const loading = new Promise((resolve) => setTimeout(resolve, 0)).then(() =>
+const loading = nextTask().then(() =>
   createSseBalancerCore({
     instantiateWasm(imports, receive) {
       wasmModule.then(async (module) => receive(await WebAssembly.instantiate(module, imports), module)).catch(loadFailed);
@@ -412,29 +428,46 @@ export class BalancedEventSource extends EventTarget {
     this.#urlProvider = config.urlProvider;
     this.#EventSource = EventSourceClass;
     const shared = config.share !== false && canShare();
+    // The options as checked now: a page may change its object afterwards.
+    const given = { ...options, ...(config.weights ? { weights: config.weights } : {}) };
     if (core !== null && (!shared || TabShare !== null)) {
-      this.#start(config, options, shared);
+      this.#start(config, given, shared);
       return;
     }
-    // Made before the core (or, with `share`, its chunk) loaded: checked like
-    // any other, started once it is.
-    this.#pending = { config, later: null };
-    this.#started = (shared ? Promise.all([ready, loadShare()]) : ready).then(
-      () =>
-        this.#guard(() => {
-          const { later } = this.#pending;
-          this.#pending = null;
-          this.#urls = endpoints;
-          this.#start(config, options, shared);
-          if (later) this.#setList(later.urls, later.weights);
-        }),
-      (error) =>
-        this.#guard(() => {
-          // As an EventSource that cannot connect: CLOSED, then `error`.
-          this.close();
-          this.dispatchEvent(new BalancedErrorEvent('error', { reason: 'load', endpoint: null, cause: error }));
-        }),
-    );
+    this.#defer(config, given, shared);
+  }
+
+  // Made before the core (or, with `share`, its chunk) loaded: checked like
+  // any other, started once it is. #started settles then, or at close().
+  #defer(config, given, shared) {
+    let settle;
+    this.#started = new Promise((resolve) => (settle = resolve));
+    this.#pending = { config, later: null, settle, first: this.#urls };
+    (shared ? Promise.all([ready, loadShare()]) : ready)
+      .then(
+        () =>
+          this.#guard(() => {
+            const { later, first } = this.#pending;
+            this.#pending = null;
+            if (later && !shared) {
+              // The list set meanwhile is the one the core starts from: the
+              // one given first is never asked.
+              this.#start({ ...config, weights: later.weights }, given, shared);
+              return;
+            }
+            // Shared: the key stays the first list's; the new one reaches every tab.
+            this.#urls = first;
+            this.#start(config, given, shared);
+            if (later) this.#setList(later.urls, later.weights);
+          }),
+        (error) =>
+          this.#guard(() => {
+            // As an EventSource that cannot connect: CLOSED, then `error`.
+            this.close();
+            this.dispatchEvent(new BalancedErrorEvent('error', { reason: 'load', endpoint: null, cause: error }));
+          }),
+      )
+      .finally(settle);
   }
 
   /** Starts the stream: this tab's core, or the tabs' shared stream. */
@@ -638,6 +671,7 @@ export class BalancedEventSource extends EventTarget {
     if (this.#pending) {
       this.#finalStats = { ...this.stats(), readyState: CLOSED };
       this.#closed = true;
+      this.#pending.settle(); // a fetch() waiting for the start goes on, and finds the source closed
       this.#pending = null;
       return;
     }
@@ -962,7 +996,8 @@ export class BalancedEventSource extends EventTarget {
     if (this.#closed) throw new DOMException('BalancedEventSource.setEndpoints: the source is closed', 'InvalidStateError');
     const { urls, weights } = normalizeEndpointList(list);
     if (this.#pending) {
-      // Applied once the stream starts; the page sees the list at once.
+      // Applied once the stream starts; the page sees the list at once (and
+      // without `share` the core starts from it: #urls is its list).
       this.#pending.later = { urls, weights };
       this.#urls = urls;
       return;
@@ -1266,7 +1301,7 @@ function checkWeights(value, key) {
   if (!Array.isArray(value) || value.length === 0 || !value.every((w) => typeof w === 'number' && Number.isFinite(w) && w > 0 && w <= 1e6)) {
     fail(key, 'null or an array of positive numbers (up to 1e6), one per endpoint', value);
   }
-  return value;
+  return value.slice(); // as checked: the page may change its array afterwards
 }
 
 function checkShare(value, key) {

@@ -58,8 +58,22 @@ test('made before the core loaded: checked at once, connecting, then streams fro
         const closed = new m.BalancedEventSource(urls);
         closed.onmessage = () => window.received.push('closed source delivered');
         closed.close();
-        // A list set before the start is the one streamed from.
+        // A list set before the start is the one streamed from: the removed
+        // endpoint is never asked, whichever the seed's first pick was.
         source.setEndpoints(urls.slice(1));
+        window.others = [0, 13, 15, 19, 23].map((seed) => {
+          const other = new m.BalancedEventSource(urls, { seed });
+          other.setEndpoints(urls.slice(1));
+          return other;
+        });
+        // A request made now, then close(): it fails at once as closed.
+        const doomed = new m.BalancedEventSource(urls);
+        const doomedFetch = doomed.fetch('/health').then(
+          () => 'sent',
+          (e) => e.name,
+        );
+        doomed.close();
+        const closedFetch = await Promise.race([doomedFetch, new Promise((r) => setTimeout(() => r('still pending'), 200))]);
         // A request made now is sent once the stream started.
         window.fetched = source.fetch('/health').then((r) => r.endpoint, (e) => `failed: ${e.message}`);
         await new Promise((r) => setTimeout(r, 300));
@@ -72,6 +86,7 @@ test('made before the core loaded: checked at once, connecting, then streams fro
           statsReadyState: stats.readyState,
           role: stats.role,
           listed: stats.endpoints.map((e) => e.url),
+          closedFetch,
           closedState: closed.readyState,
           closedStats: closed.stats().readyState,
           open: m.diagnostics().openEventSources,
@@ -88,6 +103,7 @@ test('made before the core loaded: checked at once, connecting, then streams fro
     expect(before.role).toBe('solo');
     expect(before.url).toBe(env.urls[1]);
     expect(before.listed).toEqual(env.urls.slice(1));
+    expect(before.closedFetch).toBe('InvalidStateError');
     expect(before.closedState).toBe(2);
     expect(before.closedStats).toBe(2);
     expect(before.open).toBe(0);
@@ -103,6 +119,9 @@ test('made before the core loaded: checked at once, connecting, then streams fro
       listed: window.source.stats().endpoints.map((e) => e.url),
     }));
     expectContiguous(after.ids);
+    await page.waitForFunction(() => window.others.every((o) => o.readyState === 1), null, { timeout: 10_000 });
+    expect(backendRequests.filter((u) => u.startsWith(env.urls[0]))).toEqual([]);
+    await page.evaluate(() => window.others.forEach((o) => o.close()));
     expect(after.readyState).toBe(1);
     expect(after.listed).toEqual(env.urls.slice(1));
     for (const endpoint of after.endpoints) expect(env.urls.slice(1)).toContain(endpoint);
@@ -210,7 +229,12 @@ test('share is a chunk loaded only with `share`; if it cannot load, that balance
     refuse = false;
     const second = await page.evaluate(async ([lib, urls]) => {
       const m = await import(lib);
-      const shared = new m.BalancedEventSource(urls, { share: 'k2' });
+      // Options changed by the page after the constructor checked them are
+      // not what the stream starts with.
+      const options = { share: 'k2', maxBackoffMs: 5000 };
+      const shared = new m.BalancedEventSource(urls, options);
+      options.maxBackoffMs = -1;
+      options.policy = 'no such policy';
       const ids = [];
       shared.onmessage = (e) => ids.push(e.lastEventId);
       await new Promise((resolve) => {
