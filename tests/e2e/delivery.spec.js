@@ -31,6 +31,32 @@ for (const policy of ['round-robin', 'random']) {
   });
 }
 
+test('`endpoint` is a plain own property set on the browser\'s event (README: a listener could overwrite it)', async ({ env, harness }) => {
+  const { page } = harness;
+  const seen = await page.evaluate(
+    (urls) =>
+      new Promise((resolve) => {
+        const source = new window.sseb.BalancedEventSource(urls);
+        const out = {};
+        source.addEventListener('message', (e) => {
+          out.descriptor = Object.getOwnPropertyDescriptor(e, 'endpoint');
+          out.trusted = e.isTrusted;
+          e.endpoint = 'changed by the first listener';
+        });
+        source.addEventListener('message', (e) => {
+          out.second = e.endpoint;
+          out.active = source.url;
+          source.close();
+          resolve(out);
+        });
+      }),
+    env.urls,
+  );
+  expect(seen.trusted).toBe(true);
+  expect(seen.descriptor).toEqual({ value: seen.active, writable: true, enumerable: true, configurable: true });
+  expect(seen.second).toBe('changed by the first listener');
+});
+
 test('random policy spreads fresh pages over every backend', async ({ env, harness }) => {
   const { page } = harness;
   // 60 fresh sources, each closed at once: the first pick is all we look at.
