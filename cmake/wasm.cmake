@@ -23,12 +23,17 @@ set(SSEB_WASM_CXX_FLAGS -Oz -flto -fno-exceptions -fno-rtti
     -DEMSCRIPTEN_HAS_UNBOUND_TYPE_NAMES=0)
 target_compile_options(sseb_core PRIVATE ${SSEB_WASM_CXX_FLAGS})
 target_compile_options(sse_balancer_core PRIVATE ${SSEB_WASM_CXX_FLAGS})
+set_property(TARGET sse_balancer_core APPEND PROPERTY LINK_DEPENDS
+  "${CMAKE_SOURCE_DIR}/bindings/embind_invoker.js")
 # Embind's JS libraries without its bind.cpp (which --bind links whole):
 # bindings/builtin_types.cc registers only the types the surface uses.
 set(SSEB_EMBIND_JS "${EMSCRIPTEN_ROOT_PATH}/src/embind")
 target_link_options(sse_balancer_core PRIVATE
   "SHELL:--js-library ${SSEB_EMBIND_JS}/emval.js"
   "SHELL:--js-library ${SSEB_EMBIND_JS}/embind.js"
+  # After embind.js: its invoker replaced by one that keeps each call's
+  # arguments to itself (bindings/embind_invoker.js says why).
+  "SHELL:--js-library ${CMAKE_SOURCE_DIR}/bindings/embind_invoker.js"
   -sEXPORTED_FUNCTIONS=_malloc,_free
   -fno-rtti
   -Oz
