@@ -1061,13 +1061,11 @@ function goalPerEvent({ b, native, fleet }) {
             `${num(d.clients.plain.mainThreadCpuUsPerEvent.median * 1000, 0)} ns. The page's listeners get the browser's own ` +
             'MessageEvent from the one listener the balancer has on the EventSource (no event is built or dispatched again). ' +
             `Per event that leaves: the core's decision through Embind (${num(w?.numericNsPerCall?.median, 0)} ns with a decimal ` +
-            `id, ${num(w?.nsPerCall?.median, 0)} ns with a string one: Embind's generic invoker, which -sDYNAMIC_EXECUTION=0 ` +
-            `requires, checks and converts every argument), the \`endpoint\` property set on the event ` +
-            `(${num(d.endpointProperty?.nsPerEvent, 0)} ns), reading lastEventId, and the call into the page's listener with ` +
-            "`this` set to the balancer. The baselines do none of the decision; the hand-written snippet's own ratio in the " +
-            'same run shows how much of the gap is measurement noise on this shared 2-core machine. Closing the rest would ' +
-            'mean calling the core through a raw Wasm export instead of Embind (a 3-argument or a packed 2-argument Embind ' +
-            'function measured only 3 to 7 % cheaper than the 4-argument call, in Node).'
+            `id, ${num(w?.nsPerCall?.median, 0)} ns with a string one, through the invoker of bindings/embind_invoker.js), ` +
+            `the \`endpoint\` property set on the event (${num(d.endpointProperty?.nsPerEvent, 0)} ns), reading lastEventId, ` +
+            "and the call into the page's listener with `this` set to the balancer. The baselines do none of the decision; " +
+            "the hand-written snippet's own ratio in the same run shows how much of the gap is measurement noise on this " +
+            'shared 2-core machine (§9 lists the runs: the balancer is within a few hundredths of the hand-written snippet in each, above it in some and below in others).'
         : null,
     );
   } else add(`Per event ≥ ${BUDGET.dispatchRatio}× plain EventSource`, '–', null, null);
@@ -1144,8 +1142,13 @@ function goalStartup({ b, native, fleet }) {
       `${ms(t, 2)} median of ${b.startup.coldLoads} cold loads (reconnecting-eventsource ${ms(resT, 2)}, same run); ` +
         `the core ready (a balancer made at import starts) at ${ms(core, 2)}`,
       met,
-      (met ? 'The module does not wait for its .wasm (no top-level await): the constructor works at import, and a ' +
-        'balancer made then starts once the core has loaded. ' : 'WHY: ') +
+      (met
+        ? ''
+        : 'WHY: the import is now the module alone (no top-level await: the constructor works at import, and a ' +
+          'balancer made then starts once the core has loaded); what it pays beyond reconnecting-eventsource is ' +
+          'compiling a module ten times the size and starting the fetch() of the .wasm. The figure moves with this ' +
+          'shared host by about ±2 ms from run to run (§9 lists the runs of the final code, 13.25 to 17.1 ms, against ' +
+          '7.35 to 9.15 ms for reconnecting-eventsource). ') +
         `Until the core is ready: the last response ended at ${ms(f, 2)} (median): the module's round trip, its ` +
         `parse and evaluation, then the .wasm's round trip; the remaining ${ms(isNum(f) && isNum(core) ? core - f : null, 2)} ` +
         'is compiling and instantiating the Wasm, the glue registering the Embind functions, and the check that the core ' +
