@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -196,6 +197,33 @@ class BalancerTest : public ::testing::Test {
   // The Balancer's policy when it is round-robin, else null.
   const RoundRobinPolicy* round_robin_ = nullptr;
 };
+
+// For tests of a stream that moves (a drain, a new endpoint list, a
+// rebalance): the old and the new connection may be open together.
+class MovingStreamTest : public BalancerTest {
+ protected:
+  void SetUp() override { max_open_allowed_ = 2; }
+
+  // Three endpoints, the stream open on one of them, `ids` delivered.
+  void StreamOn(std::initializer_list<const char*> ids) {
+    MakeBalancer(3);
+    balancer().Start();
+    OpenActive();
+    for (const char* id : ids) ASSERT_NE(Message(id), kDropEvent);
+  }
+};
+
+// Endpoints for a policy's Pick, one per value, each with that value in
+// `field` (&Endpoint::weight, &Endpoint::load).
+inline std::vector<Endpoint> EndpointsWith(const std::vector<double>& values,
+                                           double Endpoint::*field) {
+  std::vector<Endpoint> out(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    out[i].url = "https://backend-" + std::to_string(i) + ".example/events";
+    out[i].*field = values[i];
+  }
+  return out;
+}
 
 }  // namespace test
 }  // namespace sse_balancer

@@ -13,16 +13,11 @@
 namespace sse_balancer::test {
 namespace {
 
-class DrainTest : public BalancerTest {
+class DrainTest : public MovingStreamTest {
  protected:
-  void SetUp() override { max_open_allowed_ = 2; }
-
   // Three endpoints, the stream open on one of them, events 1 to 3 delivered.
   void Streaming() {
-    MakeBalancer(3);
-    balancer().Start();
-    OpenActive();
-    for (const char* id : {"1", "2", "3"}) ASSERT_NE(Message(id), kDropEvent);
+    StreamOn({"1", "2", "3"});
     old_ = LastConnectionId();
     from_ = LastEndpoint();
   }
@@ -181,15 +176,8 @@ TEST_F(DrainTest, ADrainOfAStaleConnectionOrTwiceIsIgnored) {
 namespace sse_balancer::test {
 namespace {
 
-std::vector<Endpoint> Loaded(std::vector<double> loads) {
-  std::vector<Endpoint> out;
-  for (std::size_t i = 0; i < loads.size(); ++i) {
-    Endpoint e;
-    e.url = "https://backend-" + std::to_string(i) + ".example/events";
-    e.load = loads[i];
-    out.push_back(e);
-  }
-  return out;
+std::vector<Endpoint> Loaded(const std::vector<double>& loads) {
+  return EndpointsWith(loads, &Endpoint::load);
 }
 
 TEST(LeastLoadedPolicyTest, TheLessLoadedOfTwoRandomOnes) {
@@ -214,10 +202,7 @@ TEST(LeastLoadedPolicyTest, WithoutFiguresItPicksAtRandom) {
   for (const int n : count) EXPECT_NEAR(n, 1000, 150);
 }
 
-class RebalanceTest : public BalancerTest {
- protected:
-  void SetUp() override { max_open_allowed_ = 2; }
-};
+using RebalanceTest = MovingStreamTest;
 
 TEST_F(RebalanceTest, AClientOnAnOverloadedEndpointMovesWithTheExcessShare) {
   int moved = 0;

@@ -12,15 +12,10 @@
 namespace sse_balancer::test {
 namespace {
 
-class EndpointsTest : public BalancerTest {
+class EndpointsTest : public MovingStreamTest {
  protected:
-  void SetUp() override { max_open_allowed_ = 2; }
-
   void Streaming() {
-    MakeBalancer(3);
-    balancer().Start();
-    OpenActive();
-    ASSERT_NE(Message("1"), kDropEvent);
+    StreamOn({"1"});
     here_ = LastEndpoint();
     url_ = EndpointAt(here_).url;
   }

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "balancer_fixture.h"
 #include "policy_registry.h"
 #include "rng.h"
 #include "sticky_policy.h"
@@ -13,15 +14,8 @@
 namespace sse_balancer::test {
 namespace {
 
-std::vector<Endpoint> Endpoints(std::vector<double> weights) {
-  std::vector<Endpoint> out;
-  for (std::size_t i = 0; i < weights.size(); ++i) {
-    Endpoint e;
-    e.url = "https://backend-" + std::to_string(i) + ".example/events";
-    e.weight = weights[i];
-    out.push_back(e);
-  }
-  return out;
+std::vector<Endpoint> Endpoints(const std::vector<double>& weights) {
+  return EndpointsWith(weights, &Endpoint::weight);
 }
 
 std::vector<std::size_t> All(std::size_t n) {
