@@ -88,13 +88,9 @@ enum class Kind : std::uint8_t {
 
 using Event = sim::Event<Kind>;
 
-enum class State : std::uint8_t { kConnecting, kOpen, kFailed, kClosed };
+using sim::ConnState;
 
-struct Conn {
-  std::uint32_t client;
-  ConnectionId id;
-  std::uint16_t backend;
-  State state;
+struct Conn : sim::Conn {
   double latency_ms;
   long resume;  // the last id the client had when it opened; -1: none
 };
@@ -180,9 +176,10 @@ class Sim {
     if (c.conns.size() >= 2) ++result_.host_errors;  // active + standby
     result_.attempts[backend][Bucket(now_)] += 1;
     const auto index = static_cast<std::uint32_t>(conns_.size());
-    conns_.push_back(
-        {client, id, static_cast<std::uint16_t>(backend), State::kConnecting,
-         Uniform(model_.latency_min_ms, model_.latency_max_ms), c.last_id});
+    conns_.push_back({{client, id, static_cast<std::uint16_t>(backend),
+                       ConnState::kConnecting},
+                      Uniform(model_.latency_min_ms, model_.latency_max_ms),
+                      c.last_id});
     c.conns.push_back(index);
     if (up_[backend]) {
       Push(now_ + Uniform(model_.connect_min_ms, model_.connect_max_ms),
@@ -201,7 +198,7 @@ class Sim {
       ++result_.host_errors;
       return;
     }
-    conns_[*it].state = State::kClosed;
+    conns_[*it].state = ConnState::kClosed;
     open.erase(it);
   }
 
@@ -274,7 +271,7 @@ class Sim {
   // Event n through connection k, arriving at `at`.
   void Deliver(std::uint32_t k, long n, double at) {
     Conn& conn = conns_[k];
-    if (conn.state != State::kOpen) return;
+    if (conn.state != ConnState::kOpen) return;
     Client& c = clients_[conn.client];
     if (!c.balancer->OnMessage(conn.id, IdText(n))) return;
     ++result_.delivered;
@@ -311,13 +308,13 @@ class Sim {
 
   void Opened(std::uint32_t k) {
     Conn& conn = conns_[k];
-    if (conn.state != State::kConnecting) return;
-    conn.state = State::kOpen;
+    if (conn.state != ConnState::kConnecting) return;
+    conn.state = ConnState::kOpen;
     Client& c = clients_[conn.client];
     c.balancer->OnOpen(conn.id);
     // The reference server writes the drain notice first, then the replay.
     const double until = drain_until_[conn.backend];
-    if (until >= now_ && conn.state == State::kOpen) {
+    if (until >= now_ && conn.state == ConnState::kOpen) {
       c.balancer->OnDrain(conn.id, until - now_);
     }
     if (conn.resume < 0) return;  // a first connection starts live
@@ -328,7 +325,7 @@ class Sim {
 
   void Fail(std::uint32_t k) {
     Conn& conn = conns_[k];
-    if (conn.state != State::kFailed) return;  // closed meanwhile
+    if (conn.state != ConnState::kFailed) return;  // closed meanwhile
     clients_[conn.client].balancer->OnError(conn.id,
                                             ConnectionError::kRetrying);
   }
@@ -337,7 +334,7 @@ class Sim {
     result_.phase_start_ms.push_back(now_);
     drain_until_[backend] = now_ + model_.drain_ms;
     for (std::uint32_t k = 0; k < conns_.size(); ++k) {
-      if (conns_[k].backend == backend && conns_[k].state == State::kOpen) {
+      if (conns_[k].backend == backend && conns_[k].state == ConnState::kOpen) {
         Push(now_ + Uniform(model_.notice_min_ms, model_.notice_max_ms),
              Kind::kDrainNotice, conns_[k].client, k);
       }
@@ -351,11 +348,11 @@ class Sim {
     drain_until_[backend] = -1;
     for (std::uint32_t k = 0; k < conns_.size(); ++k) {
       Conn& conn = conns_[k];
-      if (conn.backend != backend ||
-          (conn.state != State::kOpen && conn.state != State::kConnecting)) {
+      if (conn.backend != backend || (conn.state != ConnState::kOpen &&
+                                      conn.state != ConnState::kConnecting)) {
         continue;
       }
-      conn.state = State::kFailed;
+      conn.state = ConnState::kFailed;
       Push(now_ + Uniform(model_.notice_min_ms, model_.notice_max_ms),
            Kind::kReset, conn.client, k);
     }
@@ -375,8 +372,8 @@ class Sim {
         Opened(e.arg);
         break;
       case Kind::kRefused:
-        conns_[e.arg].state = conns_[e.arg].state == State::kConnecting
-                                  ? State::kFailed
+        conns_[e.arg].state = conns_[e.arg].state == ConnState::kConnecting
+                                  ? ConnState::kFailed
                                   : conns_[e.arg].state;
         Fail(e.arg);
         break;
@@ -390,7 +387,7 @@ class Sim {
         Drain(e.arg);
         break;
       case Kind::kDrainNotice:
-        if (conns_[e.arg].state == State::kOpen) {
+        if (conns_[e.arg].state == ConnState::kOpen) {
           const double left = drain_until_[conns_[e.arg].backend] - now_;
           clients_[e.client].balancer->OnDrain(conns_[e.arg].id,
                                                std::max(0.0, left));

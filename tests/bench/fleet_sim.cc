@@ -202,14 +202,8 @@ enum class EventKind : std::uint8_t {
 
 using Event = sim::Event<EventKind>;
 
-enum class ConnState : std::uint8_t { kConnecting, kOpen, kFailed, kClosed };
-
-struct Conn {
-  std::uint32_t client;
-  ConnectionId id;
-  std::uint16_t backend;
-  ConnState state;
-};
+using sim::Conn;
+using sim::ConnState;
 
 constexpr std::uint32_t kNoConn = 0xffffffffu;
 

@@ -31,6 +31,17 @@ struct Event {
   std::uint32_t arg;  // timer id, connection index or backend
 };
 
+/// A simulated EventSource's state.
+enum class ConnState : std::uint8_t { kConnecting, kOpen, kFailed, kClosed };
+
+/// One simulated connection: whose, the Balancer's id for it, where to.
+struct Conn {
+  std::uint32_t client;
+  ConnectionId id;
+  std::uint16_t backend;
+  ConnState state;
+};
+
 /// The std::priority_queue order that pops the earliest event first.
 struct Later {
   template <class Kind>
