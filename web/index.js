@@ -302,7 +302,6 @@ function waitingStats(urls, lastEventId) {
   };
 }
 
-
 /** The policy names this build of the core knows. */
 export const policies = POLICIES;
 

@@ -373,7 +373,7 @@ class TabShare {
     this.#urls = endpoints.map((e) => e.url);
     const weights = endpoints.map((e) => e.weight);
     const valid = weights.every((w) => typeof w === 'number' && w > 0 && w <= 1e6);
-    this.#weights = valid && (weights.some((w) => w !== 1) || this.#options.weights) ? weights : null;
+    this.#weights = valid ? this.#kept(weights) : null;
     this.#face.urls(this.#urls);
   }
 
@@ -412,8 +412,13 @@ class TabShare {
     // Weights not given (0) keep what the list had, as the core does.
     const had = new Map(this.#urls.map((url, i) => [url, this.#weights?.[i] ?? 1]));
     const merged = urls.map((url, i) => (weights?.[i] > 0 ? weights[i] : (had.get(url) ?? 1)));
-    this.#weights = merged.some((w) => w !== 1) || this.#options.weights ? merged : null;
+    this.#weights = this.#kept(merged);
     this.#urls = urls;
+  }
+
+  /** A list's weights, kept when they matter: one is not 1, or the page gave weights. */
+  #kept(weights) {
+    return weights.some((w) => w !== 1) || this.#options.weights ? weights : null;
   }
 
   requestFailed(endpoint) {
